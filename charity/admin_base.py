@@ -1,0 +1,113 @@
+"""The admin's scoping, shared by every app: a staff user sees and edits only their areas.
+
+Permissions follow the staff assignment's role rather than per-model Django permissions: a viewer may
+look, staff may add and change, a manager may also delete and manage API keys. Superusers see everything.
+Rows outside the user's areas are filtered out of every list, so opening one by URL is a 404.
+"""
+
+from django.contrib import admin
+from django.db import models
+
+from .models import Area, Organization, StaffAssignment
+from .scoping import Scope, scope_for_user
+
+ROLE = StaffAssignment.Role
+
+
+def has_role(user, min_role) -> bool:
+    scope = scope_for_user(user, min_role=min_role)
+    return scope.everything or bool(scope.paths)
+
+
+class ScopedAdminMixin:
+    """Mix into a ModelAdmin. `scope_area_field` is the path from the model to its Area ("" for Area)."""
+
+    scope_area_field = "area"
+    change_role = ROLE.STAFF
+    delete_role = ROLE.MANAGER
+
+    def scope(self, request, min_role=ROLE.VIEWER) -> Scope:
+        return scope_for_user(request.user, min_role=min_role)
+
+    def scoped(self, queryset, request, min_role=ROLE.VIEWER):
+        scope = self.scope(request, min_role)
+        if scope.everything:
+            return queryset
+        prefix = f"{self.scope_area_field}__" if self.scope_area_field else ""
+        return queryset.filter(scope.q(prefix))
+
+    def get_queryset(self, request):
+        return self.scoped(super().get_queryset(request), request)
+
+    def _area_of(self, obj):
+        area = obj
+        for part in filter(None, self.scope_area_field.split("__")):
+            area = getattr(area, part, None)
+        return area
+
+    def _allowed(self, request, obj, min_role) -> bool:
+        if not has_role(request.user, min_role):
+            return False
+        return obj is None or self.scope(request, min_role).contains(self._area_of(obj))
+
+    def has_module_permission(self, request):
+        return has_role(request.user, ROLE.VIEWER)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, ROLE.VIEWER)
+
+    def has_add_permission(self, request, *args):
+        return has_role(request.user, self.change_role)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.change_role)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.delete_role)
+
+    # Import/export permissions (django-import-export asks these).
+    def has_import_permission(self, request):
+        return has_role(request.user, self.change_role)
+
+    def has_export_permission(self, request):
+        return has_role(request.user, ROLE.VIEWER)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        self._limit_choices(field, db_field, request)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        self._limit_choices(field, db_field, request)
+        return field
+
+    def _limit_choices(self, field, db_field, request):
+        """Offer only areas and organisations the user may act in."""
+        if field is None or not isinstance(db_field, models.ForeignKey | models.ManyToManyField):
+            return
+        scope = self.scope(request, self.change_role)
+        if scope.everything:
+            return
+        model = db_field.related_model
+        if model is Area:
+            field.queryset = field.queryset.filter(scope.q())
+        elif model is Organization:
+            field.queryset = field.queryset.filter(scope.q("area__"))
+
+
+class ReadOnlyAdminMixin:
+    """For append-only records: viewable, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ScopedReadOnlyAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    pass

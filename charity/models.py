@@ -1,0 +1,332 @@
+"""The core structure layer: areas, organisations, people, staff scoping, API keys, the audit log."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+from treebeard.mp_tree import MP_Node
+
+from .validators import normalize_credit_code, normalize_mobile
+
+
+class Area(MP_Node):
+    """A node of the administrative tree city → district → street (town) → community (village).
+
+    Materialized path (django-treebeard MP_Node): "this area and everything under it" is one indexed
+    `path LIKE 'prefix%'` query, used by every scoping check.
+    """
+
+    class Level(models.TextChoices):
+        CITY = "city", _("City")
+        DISTRICT = "district", _("District")
+        STREET = "street", _("Street (town)")
+        COMMUNITY = "community", _("Community (village)")
+
+    LEVEL_ORDER = [Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY]
+
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    division_code = models.CharField(
+        _("division code"),
+        max_length=12,
+        blank=True,
+        help_text=_("The official administrative division code, where known."),
+    )
+    is_illustrative = models.BooleanField(
+        _("illustrative"),
+        default=False,
+        help_text=_("Set when the real name of this area is not known and a stand-in is used."),
+    )
+
+    node_order_by = ["name"]
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division_code"], condition=~models.Q(division_code=""), name="area_division_code_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.division_code and not (self.division_code.isdigit() and len(self.division_code) in (6, 9, 12)):
+            raise ValidationError({"division_code": _("A division code has 6, 9 or 12 digits.")})
+
+
+class Organization(models.Model):
+    class Type(models.TextChoices):
+        NEIGHBOURHOOD_COMMITTEE = "neighbourhood_committee", _("neighbourhood committee")
+        STREET_OFFICE = "street_office", _("street office")
+        HUB = "hub", _("hub organisation")
+        COMMUNITY_GROUP = "community_group", _("community social organisation")
+        SOCIAL_WORK_AGENCY = "social_work_agency", _("social work agency")
+        VOLUNTEER_TEAM = "volunteer_team", _("volunteer organisation / team")
+        ENTERPRISE = "enterprise", _("caring enterprise")
+        MERCHANT = "merchant", _("caring merchant")
+        PROPERTY_MANAGER = "property_manager", _("property management company")
+        CHARITY_FEDERATION = "charity_federation", _("charity federation")
+        FOUNDATION = "foundation", _("foundation")
+
+    class Registration(models.TextChoices):
+        REGISTERED = "registered", _("registered (登记)")
+        FILED = "filed", _("filed (备案)")
+        NONE = "none", _("neither registered nor filed")
+
+    name = models.CharField(_("name"), max_length=200)
+    type = models.CharField(_("type"), max_length=32, choices=Type.choices)
+    area = models.ForeignKey(
+        Area, verbose_name=_("based in"), on_delete=models.PROTECT, related_name="organizations"
+    )
+    served_areas = models.ManyToManyField(
+        Area,
+        verbose_name=_("areas served"),
+        related_name="serving_organizations",
+        blank=True,
+        help_text=_("An API key of this organisation acts within these areas and everything under them."),
+    )
+    registration = models.CharField(
+        _("registration status"), max_length=16, choices=Registration.choices, default=Registration.NONE
+    )
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    hub = models.ForeignKey(
+        "self",
+        verbose_name=_("hub organisation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+        limit_choices_to={"type": "hub"},
+    )
+    description = models.TextField(_("description"), blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"], condition=~models.Q(credit_code=""), name="org_credit_code_unique"
+            ),
+            models.UniqueConstraint(fields=["name", "area"], name="org_name_area_unique"),
+        ]
+        indexes = [models.Index(fields=["type"])]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.credit_code:
+            try:
+                self.credit_code = normalize_credit_code(self.credit_code)
+            except ValidationError as exc:
+                errors["credit_code"] = exc.messages
+        if self.hub_id and self.hub_id == self.pk:
+            errors["hub"] = [_("An organisation cannot be its own hub organisation.")]
+        elif self.hub_id and self.hub.type != self.Type.HUB:
+            errors["hub"] = [_("The organisation chosen as hub is not a hub organisation.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Person(models.Model):
+    """A resident or an organisation's representative. Stores the minimum (PIPL art. 6)."""
+
+    name = models.CharField(_("name"), max_length=50)
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=11,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Mainland mobile number, stored as 11 digits."),
+    )
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community"),
+        on_delete=models.PROTECT,
+        related_name="people",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("represents organisation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="representatives",
+    )
+    is_leader = models.BooleanField(_("community leader (社区能人)"), default=False)
+    recruited_by = models.ForeignKey(
+        "self",
+        verbose_name=_("brought in by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recruits",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.mobile:
+            try:
+                self.mobile = normalize_mobile(self.mobile)
+            except ValidationError as exc:
+                errors["mobile"] = exc.messages
+        else:
+            self.mobile = None
+        if self.community_id and self.community.level != Area.Level.COMMUNITY:
+            errors["community"] = [_("Choose a community, not a higher-level area.")]
+        if self.recruited_by_id and self.pk and self.recruited_by_id == self.pk:
+            errors["recruited_by"] = [_("A person cannot have brought themselves in.")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def masked_mobile(self):
+        return f"{self.mobile[:3]}****{self.mobile[-4:]}" if self.mobile else ""
+
+
+class StaffAssignment(models.Model):
+    """A staff user works in an area (and everything under it) with a role."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", _("viewer")
+        STAFF = "staff", _("staff")
+        MANAGER = "manager", _("manager")
+
+    RANK = {Role.VIEWER: 1, Role.STAFF: 2, Role.MANAGER: 3}
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="staff_assignments",
+    )
+    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        verbose_name = _("staff assignment")
+        verbose_name_plural = _("staff assignments")
+        constraints = [models.UniqueConstraint(fields=["user", "area"], name="staff_assignment_unique")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.area} ({self.get_role_display()})"
+
+
+class OrganizationAPIKey(AbstractAPIKey):
+    """An API key that acts for one organisation within the areas it serves. Only its hash is stored."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("organisation API key")
+        verbose_name_plural = _("organisation API keys")
+
+
+class AuditEvent(models.Model):
+    """One append-only line of the audit log: who did what, when, from which surface."""
+
+    class Surface(models.TextChoices):
+        ADMIN = "admin", _("admin")
+        API = "api", _("API")
+        PORTAL = "portal", _("portal")
+        TASK = "task", _("scheduled task")
+        COMMAND = "command", _("command line")
+        SYSTEM = "system", _("system")
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation (API key)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    surface = models.CharField(_("surface"), max_length=16, choices=Surface.choices)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError(_("The audit log is append-only: an event cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("The audit log is append-only: an event cannot be deleted."))
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST that carried an Idempotency-Key, kept so a retry gets it again."""
+
+    client = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")]

@@ -1,0 +1,28 @@
+"""Root URLs. Other apps are included by dotted path, so the core app imports none of them."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = _("Community charity platform")
+admin.site.site_title = _("Community charity")
+admin.site.index_title = _("Neighbourhood committee office")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("charity.api_urls")),
+    path("api/v1/", include("funds.api_urls")),
+    path("api/v1/", include("governance.api_urls")),
+    path("funds/", include("funds.urls")),
+    path("", include("charity.portal_urls")),
+]
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

@@ -1,0 +1,329 @@
+"""Funds, the append-only double-entry ledger (integer fen), and donations.
+
+A fund is an accounting line of its host (charity federation / foundation): the platform records money,
+it never holds it (DOMAIN.md, "The fund").
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from charity.models import Area, Organization, Person
+
+# ¥10 billion: no single amount may exceed it (a typo guard and a bound far below 2**63).
+MAX_AMOUNT_FEN = 10_000_000_000 * 100
+
+
+class Fund(models.Model):
+    class Kind(models.TextChoices):
+        COMMUNITY = "community", _("community charity fund")
+        NAMED = "named", _("named fund")
+
+    class Policy(models.TextChoices):
+        SPEND_DOWN = "spend_down", _("spend-down (principal may be spent)")
+        ENDOWMENT = "endowment", _("endowment (only income is spent)")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.COMMUNITY)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent fund"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="named_funds",
+    )
+    community = models.ForeignKey(
+        Area, verbose_name=_("community"), on_delete=models.PROTECT, related_name="funds",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    host = models.ForeignKey(
+        Organization, verbose_name=_("host organisation"), on_delete=models.PROTECT, related_name="hosted_funds",
+        limit_choices_to={"type__in": ["charity_federation", "foundation"]},
+        help_text=_("The charity federation or foundation that legally holds the money."),
+    )
+    named_after = models.CharField(
+        _("named after (donor)"), max_length=200, blank=True,
+        help_text=_("For a named fund: the donor whose name it carries."),
+    )
+    purpose = models.TextField(_("purpose"), blank=True)
+    policy = models.CharField(_("spending policy"), max_length=16, choices=Policy.choices, default=Policy.SPEND_DOWN)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_on = models.DateField(_("opened on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fund")
+        verbose_name_plural = _("funds")
+        ordering = ["community", "kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="community", parent__isnull=True) | Q(kind="named", parent__isnull=False),
+                name="fund_named_has_parent",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_on__isnull=True) | Q(status="closed", closed_on__isnull=False),
+                name="fund_closed_has_date",
+            ),
+            models.UniqueConstraint(fields=["community", "name"], name="fund_name_unique_in_community"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+    def clean(self):
+        errors = {}
+        if self.kind == self.Kind.NAMED:
+            if not self.parent_id:
+                errors["parent"] = _("A named fund belongs to a community charity fund.")
+            elif self.parent.kind != self.Kind.COMMUNITY:
+                errors["parent"] = _("A named fund's parent must be a community charity fund.")
+            elif self.parent.community_id != self.community_id:
+                errors["community"] = _("A named fund serves the same community as its parent fund.")
+            if not self.named_after:
+                errors["named_after"] = _("Give the donor a named fund is named after.")
+        elif self.parent_id:
+            errors["parent"] = _("Only a named fund has a parent fund.")
+        if self.host_id and self.host.type not in (Organization.Type.CHARITY_FEDERATION, Organization.Type.FOUNDATION):
+            errors["host"] = _("A fund is held by a charity federation or a foundation.")
+        if self.closed_on and self.closed_on < self.opened_on:
+            errors["closed_on"] = _("A fund cannot close before it opened.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Account(models.Model):
+    """One ledger account. Every fund has its own: what it holds, and its counterparts in the outside world.
+
+    Counterpart accounts are per fund (not one global "donors" account) so that posting to one fund never
+    waits on a lock held for another.
+    """
+
+    class Kind(models.TextChoices):
+        GENERAL = "general", _("unrestricted money")
+        RESTRICTED = "restricted", _("money restricted to a purpose")
+        IN_KIND = "in_kind", _("in-kind goods")
+        DONORS = "donors", _("donors (outside world)")
+        IN_KIND_DONORS = "in_kind_donors", _("in-kind donors (outside world)")
+        DISBURSED = "disbursed", _("disbursements (outside world)")
+
+    HELD = (Kind.GENERAL, Kind.RESTRICTED, Kind.IN_KIND)
+    MONEY = (Kind.GENERAL, Kind.RESTRICTED)
+
+    fund = models.ForeignKey(Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="accounts")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    purpose = models.CharField(_("restricted purpose"), max_length=200, blank=True)
+    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "kind", "purpose"], name="account_unique_per_fund"),
+            # The database itself refuses an overdraft, whatever the code above it does.
+            models.CheckConstraint(
+                condition=Q(balance_fen__gte=0) | Q(kind__in=["donors", "in_kind_donors", "disbursed"]),
+                name="account_held_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="restricted") & ~Q(purpose="") | ~Q(kind="restricted") & Q(purpose=""),
+                name="account_purpose_only_when_restricted",
+            ),
+        ]
+
+    def __str__(self):
+        label = self.get_kind_display()
+        return f"{self.fund} · {label}" + (f" · {self.purpose}" if self.purpose else "")
+
+    @property
+    def is_held(self):
+        return self.kind in self.HELD
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
+
+    def delete(self):
+        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
+
+
+class Transaction(AppendOnlyModel):
+    class Kind(models.TextChoices):
+        DONATION = "donation", _("donation")
+        IN_KIND_DONATION = "in_kind_donation", _("in-kind donation")
+        TRANSFER = "transfer", _("transfer between funds")
+        DISBURSEMENT = "disbursement", _("disbursement")
+        REVERSAL = "reversal", _("reversal")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    fund = models.ForeignKey(
+        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="transactions",
+        help_text=_("The fund this movement is about (for named-fund transfers: the community fund)."),
+    )
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    posted_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    actor_organization = models.ForeignKey(
+        Organization, verbose_name=_("posted by organisation"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    reverses = models.OneToOneField(
+        "self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="reversed_by",
+    )
+
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+        ordering = ["-posted_at", "-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}"
+
+
+class Entry(AppendOnlyModel):
+    transaction = models.ForeignKey(
+        Transaction, verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="entries"
+    )
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries")
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="entry_amount_not_zero")]
+        indexes = [models.Index(fields=["account", "id"], name="entry_account_id_idx")]
+
+    def __str__(self):
+        return f"{self.account}: {self.amount_fen}"
+
+
+class Donation(models.Model):
+    class Channel(models.TextChoices):
+        RESIDENT = "resident", _("resident")
+        MERCHANT = "merchant", _("merchant")
+        CHARITY_MARKET = "charity_market", _("charity market")
+        BUSINESS_GIVEBACK = "business_giveback", _("business-for-good giveback")
+        ONLINE = "online", _("online fundraising")
+        OUTSIDE_DONOR = "outside_donor", _("outside donor")
+        GOVERNMENT = "government", _("government")
+        OTHER = "other", _("other")
+
+    class Restriction(models.TextChoices):
+        UNRESTRICTED = "unrestricted", _("unrestricted")
+        NAMED_FUND = "named_fund", _("restricted to a named fund")
+        PURPOSE = "purpose", _("restricted to a stated purpose")
+
+    class Form(models.TextChoices):
+        MONEY = "money", _("money")
+        IN_KIND = "in_kind", _("in kind (goods)")
+
+    fund = models.ForeignKey(Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="donations")
+    host = models.ForeignKey(
+        Organization, verbose_name=_("host organisation"), on_delete=models.PROTECT, related_name="+",
+        editable=False,
+    )
+    form = models.CharField(_("form"), max_length=8, choices=Form.choices, default=Form.MONEY)
+    amount_fen = models.BigIntegerField(_("amount (fen)"), help_text=_("For goods: their valuation."))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    donor_person = models.ForeignKey(
+        Person, verbose_name=_("donor (resident)"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    donor_organization = models.ForeignKey(
+        Organization, verbose_name=_("donor (organisation)"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="donations_given",
+    )
+    donor_name = models.CharField(_("donor name"), max_length=200, blank=True)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    publish_name = models.BooleanField(
+        _("donor agrees to publish their name"), default=False,
+        help_text=_("Without this consent the public page shows “anonymous” (Charity Law art. 82)."),
+    )
+    receipt_no = models.CharField(_("receipt number"), max_length=64, blank=True)
+    receipt_waived = models.BooleanField(_("receipt waived"), default=False)
+    received_on = models.DateField(_("received on"))
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("handled by"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    restriction = models.CharField(
+        _("restriction"), max_length=16, choices=Restriction.choices, default=Restriction.UNRESTRICTED
+    )
+    restricted_fund = models.ForeignKey(
+        Fund, verbose_name=_("restricted to named fund"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="restricted_donations",
+    )
+    purpose = models.CharField(_("restricted purpose"), max_length=200, blank=True)
+    item_description = models.CharField(_("goods"), max_length=200, blank=True)
+    item_quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2, null=True, blank=True)
+    item_unit = models.CharField(_("unit"), max_length=20, blank=True)
+    transaction = models.OneToOneField(
+        Transaction, verbose_name=_("ledger transaction"), on_delete=models.PROTECT, related_name="donation",
+    )
+    refund_transaction = models.OneToOneField(
+        Transaction, verbose_name=_("refund transaction"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="refunded_donation",
+    )
+    refund_reason = models.CharField(_("refund reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0) & Q(amount_fen__lte=MAX_AMOUNT_FEN), name="donation_amount_range"
+            ),
+            models.UniqueConstraint(
+                fields=["host", "receipt_no"], condition=~Q(receipt_no=""), name="donation_receipt_unique_per_host"
+            ),
+            models.CheckConstraint(
+                condition=~Q(receipt_no="") | Q(receipt_waived=True), name="donation_receipt_or_waived"
+            ),
+        ]
+        indexes = [models.Index(fields=["fund", "-received_on", "-id"], name="donation_fund_recent_idx")]
+
+    def __str__(self):
+        return f"{self.fund} · {self.amount_fen / 100:.2f}"
+
+    @property
+    def is_refunded(self):
+        return self.refund_transaction_id is not None
+
+    @property
+    def public_donor_name(self):
+        """The name the public may see: only with the donor's consent (CL art. 82)."""
+        if self.anonymous or not self.publish_name:
+            return None
+        if self.donor_organization_id:
+            return self.donor_organization.name
+        if self.donor_person_id:
+            return self.donor_person.name
+        return self.donor_name or None

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "funds"
+
+urlpatterns = [
+    path("community/<int:pk>/", views.community_funds, name="community"),
+]
