@@ -5,6 +5,8 @@ Celery tasks eager in-process, local-memory cache); DATABASE_URL and REDIS_URL s
 stack. A malformed value is a startup error that names the variable.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -135,11 +137,14 @@ if _db is None:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
             },
-            "TEST": {"NAME": env.str("SQLITE_TEST_PATH", default="") or None},
+            # A file, not memory: tests of concurrent clients need real connections to one database.
+            # One file per test process, so that two test runs on one machine never share it.
+            "TEST": {"NAME": env.str("SQLITE_TEST_PATH", default="")
+                     or os.path.join(tempfile.gettempdir(), f"charity-test-{os.getpid()}.sqlite3")},
         }
     }
 else:
-    if not _db["ENGINE"].endswith("postgresql"):
+    if not _db.get("ENGINE", "").endswith("postgresql"):  # an unknown scheme parses to {}
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (PostgreSQL is the production database)")
     _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
@@ -171,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-ledger-nightly": {
         "task": "funds.tasks.verify_ledger_nightly",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "purge-idempotency-records-hourly": {
+        "task": "charity.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=15),
     },
 }
 

@@ -6,4 +6,5 @@ app_name = "funds"
 
 urlpatterns = [
     path("community/<int:pk>/", views.community_funds, name="community"),
+    path("<int:pk>/", views.fund_page, name="fund"),
 ]

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from charity.models import Organization, StaffAssignment
+from charity.models import Area, Organization, StaffAssignment
 from charity.services import Actor, create_api_key
 from tests.factories import (
     OrganizationFactory,
@@ -20,16 +20,25 @@ from tests.factories import (
 
 
 def pytest_collection_modifyitems(config, items):
-    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    has_redis = bool(os.environ.get("REDIS_URL"))
-    has_chromium = os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+    available = {
+        "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "redis": bool(os.environ.get("REDIS_URL")),
+        "browser": os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
+    }
+    reasons = {
+        "postgres": "needs PostgreSQL: set DATABASE_URL=postgres://…",
+        "redis": "needs Redis: set REDIS_URL=redis://…",
+        "browser": "needs Chromium at /usr/bin/chromium (apt-get install chromium)",
+    }
+    # CI sets REQUIRE_SERVICES so that a missing service fails the run instead of skipping quietly.
+    required = {s.strip() for s in os.environ.get("REQUIRE_SERVICES", "").split(",") if s.strip()}
+    missing = sorted(s for s in required if not available.get(s, False))
+    if missing:
+        raise pytest.UsageError(f"REQUIRE_SERVICES lists {', '.join(missing)}, which this run does not have")
     for item in items:
-        if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…"))
-        if "redis" in item.keywords and not has_redis:
-            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
-        if "browser" in item.keywords and not has_chromium:
-            item.add_marker(pytest.mark.skip(reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"))
+        for service, ok in available.items():
+            if service in item.keywords and not ok:
+                item.add_marker(pytest.mark.skip(reason=reasons[service]))
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +61,7 @@ def dalong(db):
 
 @pytest.fixture
 def street(guanbeigou):
-    return guanbeigou.get_parent()
+    return Area.objects.get_parent(guanbeigou)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ def make_area_chain(*names_levels):
     """Build (or reuse) a chain like ("广州市", "city"), ("番禺区", "district"), ...; return the last node."""
     node = None
     for name, level in names_levels:
-        parent_qs = Area.get_root_nodes() if node is None else node.get_children()
+        parent_qs = Area.objects.get_root_nodes() if node is None else Area.objects.get_children(node)
         existing = parent_qs.filter(name=name).first()
         if existing is None:
             kwargs = {"name": name, "level": level}
@@ -65,7 +65,7 @@ class FundFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"社区慈善基金{n}")
     community = factory.LazyFunction(community)
     host = factory.LazyAttribute(
-        lambda o: OrganizationFactory(type=Organization.Type.CHARITY_FEDERATION, area=o.community.get_parent())
+        lambda o: OrganizationFactory(type=Organization.Type.CHARITY_FEDERATION, area=Area.objects.get_parent(o.community))
     )
     opened_on = datetime.date(2025, 1, 1)
 

@@ -1,0 +1,48 @@
+# Two commands do all the set-up (README.md): `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1:8000
+
+.PHONY: run test lint check-migrations check-imports test-only seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+## make run: install, migrate, load the demo data if the database is empty, serve on http://$(HOST)
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py runserver $(HOST)
+
+## make test: install with the dev extras, run the quality gates, then the whole suite
+test: $(VENV)/.installed-dev lint check-imports check-migrations test-only
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-imports:
+	$(BIN)/lint-imports
+
+check-migrations:
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test-only:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+seed: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,353 @@
+"""Funds in the admin: balances and ledger read-only, donations recorded and refunded through services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+
+from charity.admin import IMPORT_FORMATS
+from charity.admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
+from charity.errors import DomainError
+from charity.models import AuditEvent
+from charity.services import Actor, record_audit
+from charity.templatetags.money import format_fen
+
+from . import importing, selectors, services
+from .models import Account, Donation, Entry, Fund, Transaction
+
+
+class NamedFundInline(admin.TabularInline):
+    model = Fund
+    fk_name = "parent"
+    fields = ["name", "named_after", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("named funds")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Fund)
+class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_area_field = "community"
+    list_display = ["name", "kind", "community", "host", "status", "balance_display"]
+    list_filter = ["kind", "status", ("community", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "named_after"]
+    list_select_related = ["community", "host"]
+    autocomplete_fields = ["parent"]
+    inlines = [NamedFundInline]
+    actions = ["close_funds"]
+    readonly_fields = ["status", "closed_on", "balance_display", "restricted_display", "recent_entries"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "parent", "named_after", "community", "host", "purpose", "policy",
+                           "opened_on", "status", "closed_on"]}),
+        (_("Money"), {"fields": ["balance_display", "restricted_display", "recent_entries"]}),
+    ]
+
+    def get_queryset(self, request):
+        money = Q(accounts__kind__in=Account.MONEY)
+        return super().get_queryset(request).annotate(money_fen=Sum("accounts__balance_fen", filter=money))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "host":
+            # The host is usually a city or district body above the community: offer every federation
+            # and foundation rather than only those based inside the user's areas.
+            from charity.models import Organization
+
+            kwargs["queryset"] = Organization.objects.filter(type__in=["charity_federation", "foundation"])
+            return db_field.formfield(**kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("balance"), ordering="money_fen")
+    def balance_display(self, obj):
+        return format_fen(getattr(obj, "money_fen", None) or 0) if obj.pk else "-"
+
+    @admin.display(description=_("restricted"))
+    def restricted_display(self, obj):
+        if not obj.pk:
+            return "-"
+        balance = selectors.fund_balance(obj)
+        if not balance.restricted_by_purpose:
+            return format_fen(0)
+        return format_html("{}<br>{}", format_fen(balance.restricted_fen), format_html_join(
+            "", "<div>{}: {}</div>", ((p, format_fen(v)) for p, v in balance.restricted_by_purpose.items())))
+
+    @admin.display(description=_("recent ledger entries"))
+    def recent_entries(self, obj):
+        if not obj.pk:
+            return "-"
+        rows = selectors.list_entries(obj)[:20]
+        if not rows:
+            return gettext("No entries yet.")
+        return format_html(
+            "<table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            gettext("posted"), gettext("kind"), gettext("account"), gettext("amount"),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style='text-align:right'>{}</td></tr>", (
+                (e.transaction_id, timezone.localtime(e.transaction.posted_at).strftime("%Y-%m-%d %H:%M"),
+                 e.transaction.get_kind_display(), str(e.account), format_fen(e.amount_fen))
+                for e in rows)),
+        )
+
+    def save_model(self, request, obj, form, change):
+        obj.full_clean()
+        super().save_model(request, obj, form, change)
+        record_audit(actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
+                     action="fund.changed" if change else "fund.created", obj=obj, area=obj.community,
+                     summary=obj.name)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Close the selected funds (they take no more money)"))
+    def close_funds(self, request, queryset):
+        actor = Actor.from_request(request, AuditEvent.Surface.ADMIN)
+        for fund in self.scoped(queryset, request, ROLE.MANAGER).filter(status=Fund.Status.OPEN):
+            try:
+                services.close_fund(fund=fund, actor=actor, closed_on=timezone.localdate())
+            except DomainError as exc:
+                self.message_user(request, f"{fund}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, gettext("%(f)s is closed.") % {"f": fund})
+
+
+class DonationResource(resources.ModelResource):
+    fund = fields.Field(attribute="fund__name", column_name="fund")
+    donor = fields.Field(column_name="donor")
+    amount_yuan = fields.Field(column_name="amount_yuan")
+    channel = fields.Field(attribute="get_channel_display", column_name="channel")
+    refunded = fields.Field(column_name="refunded")
+
+    class Meta:
+        model = Donation
+        fields = ("id", "received_on", "fund", "receipt_no", "receipt_waived", "donor", "amount_fen", "amount_yuan",
+                  "channel", "form", "restriction", "purpose", "anonymous", "publish_name", "refunded")
+        export_order = fields
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+
+    def dehydrate_donor(self, obj):
+        if obj.donor_organization_id:
+            return obj.donor_organization.name
+        return obj.donor_person.name if obj.donor_person_id else obj.donor_name
+
+    def dehydrate_amount_yuan(self, obj):
+        return format_fen(obj.amount_fen).replace("¥", "").replace(",", "")
+
+    def dehydrate_refunded(self, obj):
+        return obj.is_refunded
+
+
+class _DryRun(Exception):
+    pass
+
+
+class DonationForm(forms.ModelForm):
+    """Recording a donation runs the service twice: once in clean() inside a rolled-back savepoint, so a
+    refusal shows on the form with the staff member's input intact, then for real in save_model()."""
+
+    amount_yuan = forms.DecimalField(label=_("amount (yuan)"), min_value=0, max_digits=14, decimal_places=2,
+                                     help_text=_("For goods: their valuation."))
+    request = None
+
+    class Meta:
+        model = Donation
+        fields = ["fund", "form", "channel", "donor_person", "donor_organization", "donor_name", "anonymous",
+                  "publish_name", "receipt_no", "receipt_waived", "received_on", "restriction", "restricted_fund",
+                  "purpose", "item_description", "item_quantity", "item_unit"]
+
+    def service_kwargs(self):
+        data = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
+        for text_field in ("donor_name", "receipt_no", "purpose", "item_description", "item_unit"):
+            data[text_field] = data[text_field] or ""
+        data["amount_fen"] = int(self.cleaned_data["amount_yuan"] * 100)
+        return data
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or self.request is None:
+            return cleaned
+        try:
+            with transaction.atomic():
+                services.post_donation(actor=Actor.from_request(self.request, AuditEvent.Surface.ADMIN),
+                                       handled_by=self.request.user, **self.service_kwargs())
+                raise _DryRun
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            field = {"amount_fen": "amount_yuan"}.get(exc.field, exc.field)
+            self.add_error(field if field in self.fields else None, str(exc.message))
+        return cleaned
+
+    def _post_clean(self):
+        pass  # the service validates the whole donation; the model has no row to clean yet
+
+
+class StatementForm(forms.Form):
+    fund = forms.ModelChoiceField(label=_("fund"), queryset=Fund.objects.none())
+    file = forms.FileField(label=_("statement file (.xlsx or .csv)"))
+
+
+@admin.register(Donation)
+class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
+    scope_area_field = "fund__community"
+    resource_classes = [DonationResource]
+    formats = IMPORT_FORMATS
+    form = DonationForm
+    list_display = ["received_on", "fund", "amount_display", "channel", "donor_display", "receipt_no",
+                    "restriction", "refunded_display"]
+    list_filter = ["channel", "restriction", "form", "received_on", ("fund", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["receipt_no", "donor_name", "donor_person__name", "donor_organization__name"]
+    list_select_related = ["fund", "donor_person", "donor_organization"]
+    autocomplete_fields = ["donor_person", "donor_organization"]
+    date_hierarchy = "received_on"
+    change_form_template = "admin/funds/donation/change_form.html"
+    change_list_template = "admin/funds/donation/change_list.html"
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
+
+    def has_export_permission(self, request):
+        return has_role(request.user, ROLE.VIEWER)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # recorded money is corrected by a refund, never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in ("fund", "restricted_fund") and field is not None:
+            scope = self.scope(request, self.change_role)
+            field.queryset = scope.filter(Fund.objects.filter(status=Fund.Status.OPEN), "community")
+        return field
+
+    @admin.display(description=_("amount"), ordering="amount_fen")
+    def amount_display(self, obj):
+        return format_fen(obj.amount_fen)
+
+    @admin.display(description=_("donor"))
+    def donor_display(self, obj):
+        return DonationResource().dehydrate_donor(obj) or "-"
+
+    @admin.display(description=_("refunded"), boolean=True)
+    def refunded_display(self, obj):
+        return obj.is_refunded
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request = request
+        return form
+
+    def save_model(self, request, obj, form, change):
+        donation = services.post_donation(actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
+                                          handled_by=request.user, **form.service_kwargs())
+        obj.pk = donation.pk
+
+    def log_addition(self, request, obj, message):
+        pass  # the service writes the audit event
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="funds_donation_refund"),
+            path("import-statement/", self.admin_site.admin_view(self.import_view),
+                 name="funds_donation_import_statement"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, pk):
+        donation = self.get_queryset(request).filter(pk=pk).first()
+        if donation is None:
+            raise Http404
+        if not self._allowed(request, donation, ROLE.STAFF):
+            raise PermissionDenied
+        error = None
+        if request.method == "POST":
+            try:
+                services.refund_donation(donation=donation, reason=request.POST.get("reason", ""),
+                                         actor=Actor.from_request(request, AuditEvent.Surface.ADMIN))
+            except DomainError as exc:
+                error = exc.message
+            else:
+                self.message_user(request, gettext("The donation was refunded: a reversal was posted."))
+                return redirect(reverse("admin:funds_donation_change", args=[pk]))
+        return TemplateResponse(request, "admin/funds/donation/refund.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "donation": donation,
+            "amount": format_fen(donation.amount_fen), "error": error, "title": gettext("Refund a donation"),
+        })
+
+    def import_view(self, request):
+        if not has_role(request.user, ROLE.STAFF):
+            raise PermissionDenied
+        form = StatementForm(request.POST or None, request.FILES or None)
+        form.fields["fund"].queryset = self.scope(request, ROLE.STAFF).filter(
+            Fund.objects.filter(status=Fund.Status.OPEN), "community")
+        report, error, applied = None, None, False
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            raw = upload.read()
+            actor = Actor.from_request(request, AuditEvent.Surface.ADMIN)
+            apply = "apply" in request.POST
+            try:
+                report = importing.import_statement(fund=form.cleaned_data["fund"], filename=upload.name,
+                                                    raw=raw, actor=actor, dry_run=not apply)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                applied = report.applied
+                if applied:
+                    self.message_user(request, gettext("%(n)d donations recorded, %(s)d already recorded.")
+                                      % {"n": len(report.to_record), "s": len(report.skipped)})
+        return TemplateResponse(request, "admin/funds/donation/import_statement.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "report": report,
+            "error": error, "applied": applied, "title": gettext("Import a donation statement"),
+            "total": format_fen(report.total_fen) if report else "",
+        })
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ScopedReadOnlyAdmin):
+    scope_area_field = "fund__community"
+    list_display = ["id", "posted_at", "kind", "fund", "memo", "actor_user", "actor_organization", "reverses"]
+    list_filter = ["kind", ("fund", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["memo", "id"]
+    list_select_related = ["fund", "actor_user", "actor_organization"]
+
+
+@admin.register(Entry)
+class EntryAdmin(ScopedReadOnlyAdmin):
+    scope_area_field = "account__fund__community"
+    list_display = ["id", "transaction", "account", "amount_display"]
+    list_select_related = ["transaction", "account__fund"]
+    list_filter = ["account__kind"]
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj):
+        return format_fen(obj.amount_fen)
+
+
+@admin.register(Account)
+class AccountAdmin(ScopedReadOnlyAdmin):
+    scope_area_field = "fund__community"
+    list_display = ["fund", "kind", "purpose", "balance_display"]
+    list_filter = ["kind"]
+    list_select_related = ["fund"]
+
+    @admin.display(description=_("balance"))
+    def balance_display(self, obj):
+        return format_fen(obj.balance_fen)
