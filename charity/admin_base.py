@@ -2,13 +2,15 @@
 
 Permissions follow the staff assignment's role rather than per-model Django permissions: a viewer may
 look, staff may add and change, a manager may also delete and manage API keys. Superusers see everything.
-Rows outside the user's areas are filtered out of every list, so opening one by URL is a 404.
+Rows outside the user's areas are filtered out of every list, so opening one by URL answers exactly as for
+a row that does not exist (the admin's "does not exist" redirect): nothing reveals that it does.
 """
 
 from django.contrib import admin
 from django.db import models
+from django.http import Http404
 
-from .models import Area, Organization, StaffAssignment
+from .models import Area, Organization, Person, StaffAssignment
 from .scoping import Scope, scope_for_user
 
 ROLE = StaffAssignment.Role
@@ -38,6 +40,10 @@ class ScopedAdminMixin:
 
     def get_queryset(self, request):
         return self.scoped(super().get_queryset(request), request)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the admin index here; out of scope must be a plain 404 (DESIGN.md §3).
+        raise Http404
 
     def _area_of(self, obj):
         area = obj
@@ -83,7 +89,7 @@ class ScopedAdminMixin:
         return field
 
     def _limit_choices(self, field, db_field, request):
-        """Offer only areas and organisations the user may act in."""
+        """Offer only the areas, organisations and people the user may act in."""
         if field is None or not isinstance(db_field, models.ForeignKey | models.ManyToManyField):
             return
         scope = self.scope(request, self.change_role)
@@ -94,6 +100,8 @@ class ScopedAdminMixin:
             field.queryset = field.queryset.filter(scope.q())
         elif model is Organization:
             field.queryset = field.queryset.filter(scope.q("area__"))
+        elif model is Person:
+            field.queryset = field.queryset.filter(scope.q("community__"))
 
 
 class ReadOnlyAdminMixin:

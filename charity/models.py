@@ -260,8 +260,20 @@ class OrganizationAPIKey(AbstractAPIKey):
         verbose_name_plural = _("organisation API keys")
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk update() and delete() would bypass the model's guards: refuse them too."""
+
+    def update(self, **kwargs):
+        raise ValidationError(_("The audit log is append-only: an event cannot be changed."))
+
+    def delete(self):
+        raise ValidationError(_("The audit log is append-only: an event cannot be deleted."))
+
+
 class AuditEvent(models.Model):
     """One append-only line of the audit log: who did what, when, from which surface."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Surface(models.TextChoices):
         ADMIN = "admin", _("admin")
@@ -291,7 +303,7 @@ class AuditEvent(models.Model):
     surface = models.CharField(_("surface"), max_length=16, choices=Surface.choices)
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
-    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=150, blank=True)
     area = models.ForeignKey(
         Area, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -164,6 +164,10 @@ class DonationForm(forms.ModelForm):
                                      help_text=_("For goods: their valuation."))
     request = None
 
+    SERVICE_FIELDS = ["fund", "form", "channel", "donor_person", "donor_organization", "donor_name", "anonymous",
+                      "publish_name", "receipt_no", "receipt_waived", "received_on", "restriction",
+                      "restricted_fund", "purpose", "item_description", "item_quantity", "item_unit"]
+
     class Meta:
         model = Donation
         fields = ["fund", "form", "channel", "donor_person", "donor_organization", "donor_name", "anonymous",
@@ -171,7 +175,7 @@ class DonationForm(forms.ModelForm):
                   "purpose", "item_description", "item_quantity", "item_unit"]
 
     def service_kwargs(self):
-        data = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
+        data = {f: self.cleaned_data.get(f) for f in self.SERVICE_FIELDS}
         for text_field in ("donor_name", "receipt_no", "purpose", "item_description", "item_unit"):
             data[text_field] = data[text_field] or ""
         data["amount_fen"] = int(self.cleaned_data["amount_yuan"] * 100)
@@ -258,6 +262,7 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
         donation = services.post_donation(actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
                                           handled_by=request.user, **form.service_kwargs())
         obj.pk = donation.pk
+        obj.refresh_from_db()
 
     def log_addition(self, request, obj, message):
         pass  # the service writes the audit event

@@ -122,7 +122,7 @@ def read_rows(filename: str, raw: bytes) -> list[dict]:
             if h in names or h.lower() in names:
                 mapping[key] = i
                 break
-    missing = [COLUMNS[k][1] + f" ({k})" for k in REQUIRED if k not in mapping]
+    missing = [f"{next(n for n in COLUMNS[k] if not n.isascii())} ({k})" for k in REQUIRED if k not in mapping]
     if missing:
         raise StatementError(
             _("Missing columns: %(cols)s. The first row must name the columns.") % {"cols": "、".join(missing)}

@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
                 ('surface', models.CharField(choices=[('admin', 'admin'), ('api', 'API'), ('portal', 'portal'), ('task', 'scheduled task'), ('command', 'command line'), ('system', 'system')], max_length=16, verbose_name='surface')),
                 ('action', models.CharField(db_index=True, max_length=64, verbose_name='action')),
                 ('object_type', models.CharField(blank=True, max_length=64, verbose_name='object type')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='object id')),
+                ('object_id', models.CharField(blank=True, max_length=150, verbose_name='object id')),
                 ('summary', models.CharField(blank=True, max_length=300, verbose_name='summary')),
                 ('data', models.JSONField(blank=True, default=dict, verbose_name='details')),
                 ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),

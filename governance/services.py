@@ -1,0 +1,348 @@
+"""State changes of the committee: each validates, writes and records its audit event in one transaction."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from charity.errors import ConflictError, DomainError
+from charity.models import Person
+from charity.services import Actor, record_audit
+from funds.models import Fund
+
+from .models import Committee, Membership
+
+RULE_FIELDS = (
+    "quorum_numerator",
+    "quorum_denominator",
+    "approval_numerator",
+    "approval_denominator",
+    "high_approval_numerator",
+    "high_approval_denominator",
+    "high_amount_threshold_fen",
+    "notice_days",
+)
+
+
+def _rules_of(committee: Committee) -> dict:
+    return {f: getattr(committee, f) for f in RULE_FIELDS}
+
+
+def check_voting_rules(rules: dict) -> None:
+    """Refuse voting rules that cannot work. Raises DomainError naming the field at fault."""
+    unknown = set(rules) - set(RULE_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown voting rule."), code="unknown_rule", field=sorted(unknown)[0])
+    for name, value in rules.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DomainError(_("Enter a whole number."), code="invalid_rule", field=name)
+    # "More than n/d" of those present: n/d = 1 could never be reached, so approval stays below 1.
+    for prefix, strict in (("quorum", False), ("approval", True), ("high_approval", False)):
+        n, d = rules[f"{prefix}_numerator"], rules[f"{prefix}_denominator"]
+        if d <= 0:
+            raise DomainError(
+                _("The denominator must be at least 1."),
+                code="invalid_fraction",
+                field=f"{prefix}_denominator",
+            )
+        if n < 0 or n > d or (strict and n >= d) or (not strict and n == 0):
+            raise DomainError(
+                _("The fraction must lie between 0 and 1."),
+                code="invalid_fraction",
+                field=f"{prefix}_numerator",
+            )
+    if (
+        rules["high_approval_numerator"] * rules["approval_denominator"]
+        < rules["approval_numerator"] * rules["high_approval_denominator"]
+    ):
+        raise DomainError(
+            _("The higher approval fraction cannot be below the ordinary one."),
+            code="invalid_fraction",
+            field="high_approval_numerator",
+        )
+    if rules["high_amount_threshold_fen"] < 0:
+        raise DomainError(
+            _("The amount threshold cannot be negative."),
+            code="invalid_threshold",
+            field="high_amount_threshold_fen",
+        )
+    if rules["notice_days"] < 1:
+        raise DomainError(
+            _("The public notice lasts at least 1 day."), code="invalid_notice_days", field="notice_days"
+        )
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Give the committee a name."), code="committee_name_required", field="name")
+    if len(name) > 200:
+        raise DomainError(
+            _("A name has at most 200 characters."), code="committee_name_too_long", field="name"
+        )
+    return name
+
+
+def create_committee(*, fund: Fund, name: str, actor: Actor, **rules) -> Committee:
+    """Create the management committee of a community fund, with default voting rules unless given.
+
+    Raises DomainError (committee_name_required, committee_fund_not_community, invalid_fraction, …) or
+    ConflictError committee_exists when the fund already has one.
+    """
+    name = _clean_name(name)
+    if fund.kind != Fund.Kind.COMMUNITY:
+        raise DomainError(
+            _("A committee belongs to a community charity fund, not to a named fund."),
+            code="committee_fund_not_community",
+            field="fund",
+        )
+    defaults = _rules_of(Committee())
+    unknown = set(rules) - set(RULE_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown voting rule."), code="unknown_rule", field=sorted(unknown)[0])
+    full_rules = {**defaults, **rules}
+    check_voting_rules(full_rules)
+    exists = ConflictError(
+        _("This fund already has a management committee."), code="committee_exists", field="fund"
+    )
+    if Committee.objects.filter(fund=fund).exists():
+        raise exists
+    try:
+        with transaction.atomic():
+            committee = Committee.objects.create(fund=fund, name=name, **full_rules)
+            record_audit(
+                actor=actor,
+                action="committee.created",
+                obj=committee,
+                area=fund.community,
+                summary=f"{fund.name}: {name}",
+                data={"fund": fund.pk, **full_rules},
+            )
+    except IntegrityError:
+        raise exists
+    return committee
+
+
+def update_voting_rules(*, committee: Committee, actor: Actor, **rules) -> Committee:
+    """Change some of a committee's voting rules; the others stay. Raises DomainError invalid_* per field."""
+    with transaction.atomic():
+        locked = Committee.objects.select_for_update().select_related("fund").get(pk=committee.pk)
+        before = _rules_of(locked)
+        after = {**before, **rules}
+        check_voting_rules(after)
+        changed = {f: [before[f], after[f]] for f in RULE_FIELDS if before[f] != after[f]}
+        if changed:
+            for f, (_old, new) in changed.items():
+                setattr(locked, f, new)
+            locked.save(update_fields=list(changed))
+            record_audit(
+                actor=actor,
+                action="committee.rules_changed",
+                obj=locked,
+                area=locked.fund.community,
+                summary=locked.name,
+                data=changed,
+            )
+    for f in RULE_FIELDS:
+        setattr(committee, f, getattr(locked, f))
+    return committee
+
+
+def rename_committee(*, committee: Committee, name: str, actor: Actor) -> Committee:
+    """Rename a committee. Raises DomainError committee_name_required."""
+    name = _clean_name(name)
+    with transaction.atomic():
+        locked = Committee.objects.select_for_update().select_related("fund").get(pk=committee.pk)
+        if locked.name != name:
+            record_audit(
+                actor=actor,
+                action="committee.renamed",
+                obj=locked,
+                area=locked.fund.community,
+                summary=name,
+                data={"name": [locked.name, name]},
+            )
+            locked.name = name
+            locked.save(update_fields=["name"])
+    committee.name = name
+    return committee
+
+
+def check_new_member(
+    *,
+    committee: Committee,
+    person: Person,
+    category: str,
+    role: str,
+    term_start: datetime.date,
+    term_end: datetime.date | None = None,
+) -> None:
+    """Refuse a membership that cannot be added; writes nothing, so forms can ask it before saving.
+
+    Raises DomainError member_wrong_community / invalid_category / invalid_role / term_start_required /
+    term_end_before_start, or ConflictError member_already_serving.
+    """
+    if person.community_id != committee.fund.community_id:
+        raise DomainError(
+            _("This person lives in another community: a member comes from the fund's community."),
+            code="member_wrong_community",
+            field="person",
+        )
+    if category not in Membership.Category.values:
+        raise DomainError(_("Choose a stakeholder category."), code="invalid_category", field="category")
+    if role not in Membership.Role.values:
+        raise DomainError(_("Choose a role."), code="invalid_role", field="role")
+    if not isinstance(term_start, datetime.date):
+        raise DomainError(
+            _("Enter the date the term starts."), code="term_start_required", field="term_start"
+        )
+    if term_end is not None and term_end < term_start:
+        raise DomainError(
+            _("A term cannot end before it starts."), code="term_end_before_start", field="term_end"
+        )
+    if committee.pk is None:
+        return  # a committee being created has no members yet
+    overlapping = Membership.objects.filter(committee=committee, person=person).exclude(
+        term_end__lt=term_start
+    )
+    if term_end is not None:
+        overlapping = overlapping.filter(term_start__lte=term_end)
+    if overlapping.exists():
+        raise ConflictError(
+            _("This person is already a member of the committee for part of this term."),
+            code="member_already_serving",
+            field="person",
+        )
+
+
+def add_member(
+    *,
+    committee: Committee,
+    person: Person,
+    category: str,
+    role: str,
+    term_start: datetime.date,
+    term_end: datetime.date | None = None,
+    actor: Actor,
+) -> Membership:
+    """Seat a person of the fund's community on the committee. Raises what `check_new_member` raises."""
+    duplicate = ConflictError(
+        _("This person is already a member of the committee for part of this term."),
+        code="member_already_serving",
+        field="person",
+    )
+    try:
+        with transaction.atomic():
+            # Lock the committee so two clerks cannot seat the same person at once.
+            locked = (
+                Committee.objects.select_for_update().select_related("fund__community").get(pk=committee.pk)
+            )
+            check_new_member(
+                committee=locked,
+                person=person,
+                category=category,
+                role=role,
+                term_start=term_start,
+                term_end=term_end,
+            )
+            membership = Membership.objects.create(
+                committee=locked,
+                person=person,
+                category=category,
+                role=role,
+                term_start=term_start,
+                term_end=term_end,
+            )
+            record_audit(
+                actor=actor,
+                action="committee.member_added",
+                obj=membership,
+                area=locked.fund.community,
+                summary=f"{locked.name}: {person.name}",
+                data={
+                    "committee": locked.pk,
+                    "person": person.pk,
+                    "category": category,
+                    "role": role,
+                    "term_start": term_start.isoformat(),
+                    "term_end": term_end.isoformat() if term_end else None,
+                },
+            )
+    except IntegrityError:
+        raise duplicate
+    return membership
+
+
+def end_membership(*, membership: Membership, term_end: datetime.date, actor: Actor) -> Membership:
+    """End a serving member's term on `term_end` (their last day in office).
+
+    Raises DomainError term_end_before_start, or ConflictError membership_already_ended.
+    """
+    if not isinstance(term_end, datetime.date):
+        raise DomainError(_("Enter the last day of the term."), code="term_end_required", field="term_end")
+    with transaction.atomic():
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("committee__fund", "person")
+            .get(pk=membership.pk)
+        )
+        if locked.term_end is not None:
+            raise ConflictError(
+                _("This membership has already ended."), code="membership_already_ended", field="term_end"
+            )
+        if term_end < locked.term_start:
+            raise DomainError(
+                _("A term cannot end before it starts."), code="term_end_before_start", field="term_end"
+            )
+        updated = Membership.objects.filter(pk=locked.pk, term_end__isnull=True).update(term_end=term_end)
+        if not updated:
+            raise ConflictError(
+                _("This membership has already ended."), code="membership_already_ended", field="term_end"
+            )
+        record_audit(
+            actor=actor,
+            action="committee.member_ended",
+            obj=locked,
+            area=locked.committee.fund.community,
+            summary=f"{locked.committee.name}: {locked.person.name}",
+            data={
+                "committee": locked.committee_id,
+                "person": locked.person_id,
+                "term_end": term_end.isoformat(),
+            },
+        )
+    membership.term_end = term_end
+    return membership
+
+
+def change_member_role(*, membership: Membership, category: str, role: str, actor: Actor) -> Membership:
+    """Correct a membership's category or role. Raises DomainError invalid_category / invalid_role."""
+    if category not in Membership.Category.values:
+        raise DomainError(_("Choose a stakeholder category."), code="invalid_category", field="category")
+    if role not in Membership.Role.values:
+        raise DomainError(_("Choose a role."), code="invalid_role", field="role")
+    with transaction.atomic():
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("committee__fund", "person")
+            .get(pk=membership.pk)
+        )
+        changed = {
+            f: [getattr(locked, f), v]
+            for f, v in (("category", category), ("role", role))
+            if getattr(locked, f) != v
+        }
+        if changed:
+            Membership.objects.filter(pk=locked.pk).update(category=category, role=role)
+            record_audit(
+                actor=actor,
+                action="committee.member_changed",
+                obj=locked,
+                area=locked.committee.fund.community,
+                summary=f"{locked.committee.name}: {locked.person.name}",
+                data=changed,
+            )
+    membership.category, membership.role = category, role
+    return membership

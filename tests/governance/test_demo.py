@@ -1,0 +1,38 @@
+from charity.models import AuditEvent, Person
+from governance import demo
+from governance.models import Committee, Membership
+from governance.selectors import composition_issues
+from tests.factories import FundFactory
+
+
+def test_seed_is_idempotent_and_gives_the_intended_compositions(guanbeigou, dalong):
+    FundFactory(name="官北沟社区慈善基金", community=guanbeigou)
+    FundFactory(name="大龙社区慈善基金", community=dalong)
+    demo.seed()
+    counts = (
+        Committee.objects.count(),
+        Membership.objects.count(),
+        Person.objects.count(),
+        AuditEvent.objects.count(),
+    )
+    demo.seed()
+    assert (
+        Committee.objects.count(),
+        Membership.objects.count(),
+        Person.objects.count(),
+        AuditEvent.objects.count(),
+    ) == counts
+    assert counts[0] == 2
+    gbg = Committee.objects.get(fund__community=guanbeigou)
+    assert composition_issues(gbg) == []
+    voting = [m for m in gbg.memberships.all() if m.is_voting]
+    assert len(voting) % 2 == 1 and len(voting) >= 5
+    assert all(m.person.community_id == guanbeigou.pk for m in gbg.memberships.select_related("person"))
+    dl = Committee.objects.get(fund__community=dalong)
+    assert [i["code"] for i in composition_issues(dl)] == ["no_supervisor"]
+
+
+def test_seed_skips_a_missing_fund(guanbeigou):
+    FundFactory(name="官北沟社区慈善基金", community=guanbeigou)
+    demo.seed()
+    assert list(Committee.objects.values_list("fund__name", flat=True)) == ["官北沟社区慈善基金"]

@@ -1,0 +1,43 @@
+from tests.governance.conftest import VALID, build_committee
+
+
+def test_public_page_shows_members_grouped_by_category_and_no_mobile(client, gbg_committee):
+    response = client.get(f"/committees/{gbg_committee.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    members = list(gbg_committee.memberships.select_related("person"))
+    for m in members:
+        assert m.person.name in html
+        assert m.person.mobile not in html
+        assert m.person.masked_mobile not in html
+    assert "官北沟社区慈善基金管理委员会" in html and "官北沟社区慈善基金" in html
+    assert "Resident" in html or "resident" in html
+    assert "supervisor" in html
+
+
+def test_public_page_states_the_voting_rules_in_words(client, gbg_committee):
+    html = client.get(f"/committees/{gbg_committee.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "two-thirds of voting members" in html
+    assert "more than half of members present" in html
+    assert "¥50,000" in html
+    assert "7 days" in html
+
+
+def test_public_page_lists_composition_warnings(client, gbg_fund):
+    committee = build_committee(gbg_fund, [s for s in VALID if s[1] != "supervisor"])
+    html = client.get(f"/committees/{committee.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "no supervisor" in html
+
+
+def test_valid_committee_page_shows_no_warnings(client, gbg_committee):
+    html = client.get(f"/committees/{gbg_committee.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Composition warnings" not in html
+
+
+def test_unknown_committee_is_404(client, db):
+    assert client.get("/committees/999999/").status_code == 404
+
+
+def test_public_page_query_count_is_fixed(client, gbg_committee, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):
+        assert client.get(f"/committees/{gbg_committee.pk}/").status_code == 200
