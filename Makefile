@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-migrations check-imports test-only seed clean
+.PHONY: run test lint check-migrations check-imports test-only seed clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ check-migrations:
 
 test-only:
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make messages: extract new messages into both catalogues and compile them (needs GNU gettext)
+messages: $(VENV)/.installed-dev
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 seed: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput

@@ -264,16 +264,34 @@ class AppendOnlyQuerySet(models.QuerySet):
     """Bulk update() and delete() would bypass the model's guards: refuse them too."""
 
     def update(self, **kwargs):
-        raise ValidationError(_("The audit log is append-only: an event cannot be changed."))
+        raise ValidationError(self.model.append_only_change_message)
 
     def delete(self):
-        raise ValidationError(_("The audit log is append-only: an event cannot be deleted."))
+        raise ValidationError(self.model.append_only_delete_message)
 
 
-class AuditEvent(models.Model):
-    """One append-only line of the audit log: who did what, when, from which surface."""
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never changed or deleted (audit log, ledger)."""
+
+    append_only_change_message = _("This record is append-only: it cannot be changed.")
+    append_only_delete_message = _("This record is append-only: it cannot be deleted.")
 
     objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(self.append_only_change_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(self.append_only_delete_message)
+
+
+class AuditEvent(AppendOnlyModel):
+    """One append-only line of the audit log: who did what, when, from which surface."""
 
     class Surface(models.TextChoices):
         ADMIN = "admin", _("admin")
@@ -310,6 +328,9 @@ class AuditEvent(models.Model):
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
 
+    append_only_change_message = _("The audit log is append-only: an event cannot be changed.")
+    append_only_delete_message = _("The audit log is append-only: an event cannot be deleted.")
+
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit log")
@@ -318,14 +339,6 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValidationError(_("The audit log is append-only: an event cannot be changed."))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("The audit log is append-only: an event cannot be deleted."))
 
 
 class IdempotencyRecord(models.Model):

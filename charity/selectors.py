@@ -19,9 +19,11 @@ def get_area_chain(area: Area) -> list[Area]:
 def list_organizations_serving(area: Area) -> QuerySet[Organization]:
     """Organisations based in `area` or serving it (or one of its ancestors), for its public pages."""
     paths = [area.path[: i * Area.steplen] for i in range(1, area.depth + 1)]
+    # Clear Meta.ordering in both parts: SQLite refuses ORDER BY inside a compound statement.
     return (
         Organization.objects.filter(area=area)
-        .union(Organization.objects.filter(served_areas__path__in=paths))
+        .order_by()
+        .union(Organization.objects.filter(served_areas__path__in=paths).order_by())
         .order_by("type", "name")
     )
 

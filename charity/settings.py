@@ -265,6 +265,13 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- domain settings (DOMAIN.md: local practice is a setting, not a constant) ---------------------------
 NAMED_FUND_MIN_FEN = env.int("NAMED_FUND_MIN_FEN", default=300_000)  # ¥3,000, the lowest local minimum
+# Hosts set their own minimum (¥3,000 to ¥1,000,000 in local rules): "host name or credit code=fen,…".
+NAMED_FUND_MIN_FEN_BY_HOST = {}
+for _pair in filter(None, (p.strip() for p in env.str("NAMED_FUND_MIN_FEN_BY_HOST", default="").split(","))):
+    _host, _sep, _fen = _pair.rpartition("=")
+    if not _sep or not _host.strip() or not _fen.strip().isdigit():
+        raise ImproperlyConfigured(f"NAMED_FUND_MIN_FEN_BY_HOST: expected 'host=fen' pairs, not {_pair!r}")
+    NAMED_FUND_MIN_FEN_BY_HOST[_host.strip()] = int(_fen)
 
 # --- production hardening -------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

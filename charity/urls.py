@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("funds.api_urls")),
     path("api/v1/", include("governance.api_urls")),
     path("funds/", include("funds.urls")),
+    path("committees/", include("governance.urls")),
     path("", include("charity.portal_urls")),
 ]
 

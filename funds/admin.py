@@ -51,11 +51,12 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["parent"]
     inlines = [NamedFundInline]
     actions = ["close_funds"]
-    readonly_fields = ["status", "closed_on", "balance_display", "restricted_display", "recent_entries"]
+    readonly_fields = ["status", "closed_on", "balance_display", "restricted_display", "minimum_display",
+                       "recent_entries"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "parent", "named_after", "community", "host", "purpose", "policy",
                            "opened_on", "status", "closed_on"]}),
-        (_("Money"), {"fields": ["balance_display", "restricted_display", "recent_entries"]}),
+        (_("Money"), {"fields": ["balance_display", "restricted_display", "minimum_display", "recent_entries"]}),
     ]
 
     def get_queryset(self, request):
@@ -85,6 +86,18 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
             return format_fen(0)
         return format_html("{}<br>{}", format_fen(balance.restricted_fen), format_html_join(
             "", "<div>{}: {}</div>", ((p, format_fen(v)) for p, v in balance.restricted_by_purpose.items())))
+
+    @admin.display(description=_("named fund minimum"))
+    def minimum_display(self, obj):
+        if not obj.pk or obj.kind != Fund.Kind.NAMED:
+            return "-"
+        minimum = selectors.named_fund_minimum_fen(obj.host)
+        shortfall = selectors.named_fund_shortfall_fen(obj)
+        if shortfall:
+            return format_html('<strong style="color:#ba2121">{}</strong>', gettext(
+                "Below the host's minimum of %(min)s for a named fund by %(short)s.")
+                % {"min": format_fen(minimum), "short": format_fen(shortfall)})
+        return gettext("At or above the host's minimum of %(min)s.") % {"min": format_fen(minimum)}
 
     @admin.display(description=_("recent ledger entries"))
     def recent_entries(self, obj):

@@ -3,7 +3,8 @@
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, pagination, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -25,6 +26,7 @@ def write_scope(request):
     return scope_for_user(request.user, min_role=StaffAssignment.Role.STAFF)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StrictAmountField(serializers.Field):
     """An amount in fen: a JSON integer, nothing else (no 1.5, no "100", no true)."""
 
@@ -138,6 +140,7 @@ class FundViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(EntrySerializer(page, many=True).data)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedFundField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context["request"]

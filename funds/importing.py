@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from charity.errors import DomainError
@@ -36,12 +37,29 @@ COLUMNS = {
 REQUIRED = ["receipt_no", "received_on", "amount", "channel"]
 MAX_ROWS = 5000
 
-CHANNEL_WORDS = {label: code for code, label in Donation.Channel.choices}
-CHANNEL_WORDS.update({
+# Words hosts' statements use for a channel, besides our codes and the labels in either language.
+CHANNEL_WORDS = {
     "居民": "resident", "商户": "merchant", "爱心商户": "merchant", "公益市集": "charity_market",
     "商业回馈": "business_giveback", "商业+公益": "business_giveback", "线上募捐": "online", "网络募捐": "online",
     "外部捐赠": "outside_donor", "外部捐赠人": "outside_donor", "政府": "government", "其他": "other",
-})
+}
+
+
+def channel_code(text: str) -> str | None:
+    """The channel a statement's cell names, or None. Labels are compared as text in both languages
+    (never as lazy strings used as dict keys, whose meaning would change with the active language)."""
+    if text in Donation.Channel.values:
+        return text
+    if text in CHANNEL_WORDS:
+        return CHANNEL_WORDS[text]
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            for code, label in Donation.Channel.choices:
+                if str(label).lower() == text.lower():
+                    return code
+    return None
+
+
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "同意"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "否", "不同意"}
 
@@ -212,8 +230,8 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
                     result.status, result.message = "skipped", _("Already recorded: nothing to do.")
                     continue
                 channel_text = _cell(row.get("channel"))
-                channel = CHANNEL_WORDS.get(channel_text, channel_text)
-                if channel not in Donation.Channel.values:
+                channel = channel_code(channel_text)
+                if channel is None:
                     raise ValueError(_("Unknown channel “%(c)s”.") % {"c": channel_text})
                 purpose = _cell(row.get("purpose"))
                 named_name = _cell(row.get("named_fund"))

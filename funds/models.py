@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from charity.models import Area, Organization, Person
+from charity.models import AppendOnlyModel, Area, Organization, Person
 
 # ¥10 billion: no single amount may exceed it (a typo guard and a bound far below 2**63).
 MAX_AMOUNT_FEN = 10_000_000_000 * 100
@@ -147,30 +147,15 @@ class Account(models.Model):
         return self.kind in self.HELD
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
-
-    def delete(self):
-        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
-
-
-class AppendOnlyModel(models.Model):
-    objects = AppendOnlyQuerySet.as_manager()
+class LedgerRecord(AppendOnlyModel):
+    append_only_change_message = _("The ledger is append-only: correct it with a reversal.")
+    append_only_delete_message = append_only_change_message
 
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("The ledger is append-only: correct it with a reversal."))
-
-
-class Transaction(AppendOnlyModel):
+class Transaction(LedgerRecord):
     class Kind(models.TextChoices):
         DONATION = "donation", _("donation")
         IN_KIND_DONATION = "in_kind_donation", _("in-kind donation")
@@ -207,7 +192,7 @@ class Transaction(AppendOnlyModel):
         return f"#{self.pk} {self.get_kind_display()}"
 
 
-class Entry(AppendOnlyModel):
+class Entry(LedgerRecord):
     transaction = models.ForeignKey(
         Transaction, verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="entries"
     )

@@ -50,6 +50,15 @@ def _clear_cache():
 
 
 @pytest.fixture
+def english():
+    """Assert on the English source messages (the default language is Chinese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def guanbeigou(db):
     return community("酒泉市", "肃州区", "示例街道", "官北沟社区")
 

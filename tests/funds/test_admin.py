@@ -110,3 +110,11 @@ def test_admin_lists_use_a_fixed_number_of_queries(client, community_staff, fund
     for url in ("/admin/funds/donation/", "/admin/funds/fund/", "/admin/funds/transaction/"):
         with django_assert_max_num_queries(20):
             assert client.get(url).status_code == 200
+
+
+def test_named_fund_below_its_hosts_minimum_is_flagged(client, community_staff, named_fund, give, settings):
+    settings.NAMED_FUND_MIN_FEN_BY_HOST = {named_fund.host.name: 500_000}
+    give(named_fund.parent, 100_000, restriction="named_fund", restricted_fund=named_fund)
+    client.force_login(community_staff)
+    page = client.get(f"/admin/funds/fund/{named_fund.pk}/change/").content.decode()
+    assert "¥5,000.00" in page and "¥4,000.00" in page

@@ -7,7 +7,7 @@ from charity.errors import DomainError
 from funds.importing import import_statement
 from funds.models import Donation, Entry, Transaction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 HEADER = "票据号,日期,捐赠人,金额,渠道,同意公开,定向用途,冠名基金\n"
 GOOD = HEADER + (
@@ -98,3 +98,15 @@ def test_excel_statement_is_read(fund, actor):
     report = import_statement(fund=fund, filename="s.xlsx", raw=buffer.getvalue(), actor=actor, dry_run=False)
     assert report.applied
     assert Donation.objects.get().amount_fen == 8880
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_channel_words_are_understood_whatever_the_active_language(fund, actor, language):
+    from django.utils import translation
+
+    text = HEADER + "A-1,2026-03-01,甲,100,居民,是,,\nA-2,2026-03-01,乙,100,charity market,是,,\nA-3,2026-03-01,丙,100,公益市集,是,,\n"
+    with translation.override(language):
+        report = run(fund, actor, text, dry_run=False)
+    assert report.applied, [r.message for r in report.rows]
+    assert sorted(Donation.objects.values_list("channel", flat=True)) == ["charity_market", "charity_market",
+                                                                          "resident"]

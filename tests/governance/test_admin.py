@@ -51,7 +51,7 @@ def test_staff_creates_committee_with_members_and_is_warned_about_composition(st
     assert AuditEvent.objects.filter(action="committee.created").count() == 1
     assert AuditEvent.objects.filter(action="committee.member_added").count() == 2
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
-    assert len(warnings) == 1 and "supervisor" in warnings[0]
+    assert len(warnings) == 1 and "监事" in warnings[0]
 
 
 def test_admin_refuses_a_member_from_another_community(staff_client, gbg_fund, dalong):

@@ -1,0 +1,216 @@
+"""Reads of funds and the ledger. No writes here.
+
+A balance is read from the stored `Account.balance_fen` (one indexed row per account, whatever the number of
+entries); `verify_ledger` recomputes those stored figures from the entries and lists every difference.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import Account, Donation, Entry, Fund, Transaction
+
+
+@dataclass(frozen=True)
+class FundBalance:
+    """What a fund holds, in fen. `balance_fen` is money (general + restricted); goods are counted apart."""
+
+    balance_fen: int = 0
+    restricted_fen: int = 0
+    restricted_by_purpose: dict[str, int] = field(default_factory=dict)
+    in_kind_fen: int = 0
+
+    @property
+    def general_fen(self) -> int:
+        """Unrestricted money: what may be spent on anything the committee decides."""
+        return self.balance_fen - self.restricted_fen
+
+
+def _fund_id(fund) -> int:
+    return fund if isinstance(fund, int) else fund.pk
+
+
+def get_fund_balances(funds: Iterable[Fund | int]) -> dict[int, FundBalance]:
+    """Return {fund id: FundBalance} for any number of funds, in one query on the account rows."""
+    ids = {_fund_id(f) for f in funds}
+    if not ids:
+        return {}
+    acc: dict[int, dict] = {
+        pk: {"balance_fen": 0, "restricted_fen": 0, "restricted_by_purpose": {}, "in_kind_fen": 0}
+        for pk in ids
+    }
+    rows = Account.objects.filter(fund_id__in=ids, kind__in=Account.HELD).values_list(
+        "fund_id", "kind", "purpose", "balance_fen"
+    )
+    for fund_id, kind, purpose, balance in rows:
+        item = acc[fund_id]
+        if kind == Account.Kind.IN_KIND:
+            item["in_kind_fen"] += balance
+            continue
+        item["balance_fen"] += balance
+        if kind == Account.Kind.RESTRICTED:
+            item["restricted_fen"] += balance
+            item["restricted_by_purpose"][purpose] = balance
+    return {pk: FundBalance(**values) for pk, values in acc.items()}
+
+
+def fund_balance(fund: Fund | int) -> FundBalance:
+    """Return one fund's balance (one query)."""
+    return get_fund_balances([fund])[_fund_id(fund)]
+
+
+def spendable_on(fund: Fund | int, purpose: str = "") -> int:
+    """How much may be spent on `purpose`: unrestricted money plus the money restricted to that purpose."""
+    purpose = (purpose or "").strip()
+    condition = Q(kind=Account.Kind.GENERAL)
+    if purpose:
+        condition |= Q(kind=Account.Kind.RESTRICTED, purpose=purpose)
+    total = Account.objects.filter(condition, fund_id=_fund_id(fund)).aggregate(
+        total=Coalesce(Sum("balance_fen"), Value(0))
+    )["total"]
+    return int(total)
+
+
+def named_fund_minimum_fen(host) -> int:
+    """The least a named fund at `host` should hold (a per-host setting, else the platform default)."""
+    by_host = settings.NAMED_FUND_MIN_FEN_BY_HOST
+    for key in (host.credit_code, host.name):
+        if key and key in by_host:
+            return by_host[key]
+    return settings.NAMED_FUND_MIN_FEN
+
+
+def named_fund_shortfall_fen(fund: Fund, balance: FundBalance | None = None) -> int:
+    """How far a named fund's money is below its host's minimum (0 if not a named fund or above it)."""
+    if fund.kind != Fund.Kind.NAMED:
+        return 0
+    balance = balance or fund_balance(fund)
+    return max(0, named_fund_minimum_fen(fund.host) - balance.balance_fen)
+
+
+def list_entries(fund: Fund | int) -> QuerySet[Entry]:
+    """Entries on the fund's accounts, newest first, with what a ledger page shows alongside each."""
+    return (
+        Entry.objects.filter(account__fund_id=_fund_id(fund))
+        .select_related(
+            "account", "transaction", "transaction__actor_user", "transaction__actor_organization"
+        )
+        .order_by("-transaction__posted_at", "-id")
+    )
+
+
+def income_by_channel(fund: Fund | int, year: int, *, include_in_kind: bool = False) -> dict[str, int]:
+    """Donations received by the fund in a calendar year, by channel, in fen; refunded donations left out.
+
+    Goods (valued in fen) count only with include_in_kind=True.
+    """
+    qs = Donation.objects.filter(
+        fund_id=_fund_id(fund),
+        received_on__gte=datetime.date(year, 1, 1),
+        received_on__lt=datetime.date(year + 1, 1, 1),
+        refund_transaction__isnull=True,
+    )
+    if not include_in_kind:
+        qs = qs.filter(form=Donation.Form.MONEY)
+    rows = qs.order_by().values("channel").annotate(total=Sum("amount_fen")).values_list("channel", "total")
+    return {channel: int(total) for channel, total in rows}
+
+
+# --- ledger verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountDifference:
+    account_id: int
+    fund_id: int
+    kind: str
+    purpose: str
+    stored_fen: int
+    computed_fen: int
+
+    def __str__(self) -> str:
+        label = f"{self.kind}:{self.purpose}" if self.purpose else self.kind
+        return (
+            f"account #{self.account_id} (fund #{self.fund_id}, {label}): stored {self.stored_fen} fen, "
+            f"entries add up to {self.computed_fen} fen"
+            + (" (a held account below zero)" if self.stored_fen < 0 and self.kind in Account.HELD else "")
+        )
+
+
+@dataclass(frozen=True)
+class TransactionDifference:
+    transaction_id: int
+    sum_fen: int
+    entry_count: int
+
+    def __str__(self) -> str:
+        return (
+            f"transaction #{self.transaction_id}: {self.entry_count} entries adding up to {self.sum_fen} fen "
+            "(must be at least 2 entries adding up to 0)"
+        )
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    accounts_checked: int
+    transactions_checked: int
+    entries_checked: int
+    account_differences: list[AccountDifference]
+    transaction_differences: list[TransactionDifference]
+
+    @property
+    def ok(self) -> bool:
+        return not self.account_differences and not self.transaction_differences
+
+    @property
+    def differences(self) -> list[AccountDifference | TransactionDifference]:
+        return [*self.account_differences, *self.transaction_differences]
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "accounts_checked": self.accounts_checked,
+            "transactions_checked": self.transactions_checked,
+            "entries_checked": self.entries_checked,
+            "account_differences": [vars(d) for d in self.account_differences],
+            "transaction_differences": [vars(d) for d in self.transaction_differences],
+        }
+
+
+def verify_ledger() -> LedgerReport:
+    """Recompute every account balance and every transaction's sum from the entries (aggregate queries only).
+
+    Reports accounts whose stored balance differs from their entries (or a held account below zero), and
+    transactions with fewer than two entries or entries not adding up to zero.
+    """
+    accounts_checked = Account.objects.count()
+    transactions_checked = Transaction.objects.count()
+    entries_checked = Entry.objects.count()
+
+    account_rows = (
+        Account.objects.order_by()
+        .annotate(computed=Coalesce(Sum("entries__amount_fen"), Value(0)))
+        .filter(~Q(balance_fen=F("computed")) | Q(balance_fen__lt=0, kind__in=Account.HELD))
+        .order_by("pk")
+        .values_list("pk", "fund_id", "kind", "purpose", "balance_fen", "computed")
+    )
+    transaction_rows = (
+        Transaction.objects.order_by()
+        .annotate(total=Coalesce(Sum("entries__amount_fen"), Value(0)), n=Count("entries"))
+        .filter(~Q(total=0) | Q(n__lt=2))
+        .order_by("pk")
+        .values_list("pk", "total", "n")
+    )
+    return LedgerReport(
+        accounts_checked=accounts_checked,
+        transactions_checked=transactions_checked,
+        entries_checked=entries_checked,
+        account_differences=[AccountDifference(*row) for row in account_rows],
+        transaction_differences=[TransactionDifference(*row) for row in transaction_rows],
+    )

@@ -1,0 +1,103 @@
+"""Settings come from the environment: production is safe or refuses to start, naming the variable."""
+
+import os
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PROJECT_VARIABLES = (
+    "DJANGO_DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CSRF_TRUSTED_ORIGINS",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def production_env(**overrides) -> dict:
+    """The documented production environment; an override of None removes the variable."""
+    env = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES}
+    env.update(
+        DJANGO_DEBUG="false",
+        SECRET_KEY="".join(
+            secrets.choice(string.ascii_letters + string.digits + "!@#%^&*(-_=+)") for _ in range(60)
+        ),
+        ALLOWED_HOSTS="example.org",
+        DATABASE_URL="postgres://u:p@db:5432/charity",  # check --deploy does not connect
+    )
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def manage(*args, **env_overrides) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=production_env(**env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = manage("check", SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = manage("check", SECRET_KEY="too-short")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = manage("check", ALLOWED_HOSTS=None)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "ALLOWED_HOSTS" in result.stderr
+
+
+def test_a_boolean_that_is_not_true_or_false_is_an_error_naming_it():
+    result = manage("check", DJANGO_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false, not 'maybe'" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["nonsense", "postgres://u:p@db:notaport/charity", "mysql://u:p@db/charity"])
+def test_a_malformed_database_url_is_an_error_naming_it(url):
+    result = manage("check", DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "KeyError" not in result.stderr
+
+
+def test_a_redis_url_that_is_not_redis_is_an_error_naming_it():
+    result = manage("check", REDIS_URL="http://x")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr
+
+
+def test_development_defaults_need_no_environment_at_all():
+    result = manage("check", DJANGO_DEBUG=None, SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL=None)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,91 @@
+"""Real concurrency on PostgreSQL: row locks keep a hot fund from being overdrawn."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+
+from charity.errors import DomainError
+from charity.services import Actor
+from funds import selectors, services
+from funds.models import Transaction
+from tests.factories import FundFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_concurrent_withdrawals_never_overdraw_the_fund():
+    fund = FundFactory(name="热点基金")
+    actor = Actor.system()
+    services.post_donation(
+        fund=fund,
+        amount_fen=100_000,
+        channel="resident",
+        actor=actor,
+        received_on=datetime.date(2026, 1, 5),
+        receipt_no="HOT-1",
+    )
+    barrier = threading.Barrier(20)
+    outcomes = []
+    lock = threading.Lock()
+
+    def spend():
+        try:
+            barrier.wait(timeout=30)
+            try:
+                services.withdraw(fund=fund, amount_fen=10_000, actor=actor, memo="并发")
+                outcome = "ok"
+            except DomainError as error:
+                outcome = error.code
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["insufficient_funds"] * 10 + ["ok"] * 10
+    assert selectors.fund_balance(fund).balance_fen == 0
+    assert Transaction.objects.filter(kind="disbursement").count() == 10
+    assert selectors.verify_ledger().ok
+
+
+def test_concurrent_refunds_of_one_donation_refund_it_once():
+    fund = FundFactory(name="退款基金")
+    actor = Actor.system()
+    donation = services.post_donation(
+        fund=fund,
+        amount_fen=5_000,
+        channel="online",
+        actor=actor,
+        received_on=datetime.date(2026, 1, 5),
+        receipt_waived=True,
+    )
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def refund():
+        try:
+            barrier.wait(timeout=30)
+            try:
+                services.refund_donation(donation=donation, reason="重复", actor=actor)
+                outcomes.append("ok")
+            except DomainError as error:
+                outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refund) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["already_refunded"] * 7 + ["ok"]
+    assert selectors.fund_balance(fund).balance_fen == 0
+    assert selectors.verify_ledger().ok
