@@ -11,7 +11,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from .admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
+from .admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin
 from .models import Area, AuditEvent, Organization, OrganizationAPIKey, Person, StaffAssignment
 from .scoping import scope_for_user
 from .services import Actor, create_api_key, revoke_api_key

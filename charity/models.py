@@ -355,3 +355,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")]
+
+    def __str__(self):
+        return f"{self.client} {self.key}"

@@ -742,8 +742,8 @@ def test_verify_ledger_reports_an_unbalanced_transaction(fund, actor):
 
 def test_nightly_task_records_the_check_in_the_audit_log(fund, actor):
     donate(fund, 1_000, actor)
-    result = verify_ledger_nightly.delay().get()
-    verify_ledger_nightly.delay().get()
+    result = verify_ledger_nightly.apply().get()
+    verify_ledger_nightly.apply().get()
 
     assert result["ok"] is True
     events = AuditEvent.objects.filter(action="ledger.verified")
