@@ -3,8 +3,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_ledger .venv/bin/python bench/ledger.py
 
 Creates its own throw-away database (test_<name>, dropped at the end) and prints:
-donations posted per second through post_donation with 1 and 8 writer threads on one hot fund (p50/p99
-latency), and the time to read one fund's balance with 1,000 and with 1,000,000 ledger entries.
+donations posted per second through post_donation with 1 and 8 writers on one hot fund (p50/p99 latency) —
+as threads of one process, and as separate processes like production's gunicorn workers — the same load
+spread over 8 funds, the CPU one donation costs, and the time to read one fund's balance with 1,000 and
+with 1,000,000 ledger entries.
 Targets (2-core machine): ≥500 donations/s with 8 writers, p99 < 100 ms, balance read at 1M entries within
 2x of at 1,000.
 """
@@ -107,6 +109,39 @@ def bench_writers(funds, actor, writers, per_writer, label):
     )
 
 
+def _process_writer(args):
+    fund_id, prefix, n = args
+    from charity.services import Actor
+    from funds.models import Fund
+
+    connection.close()  # never share the parent's connection across fork
+    latencies = []
+    post_many(Fund.objects.select_related("community", "host").get(pk=fund_id), Actor.system(), prefix, n,
+              latencies)
+    connection.close()
+    return latencies
+
+
+def bench_processes(funds, writers, per_writer, label):
+    """Writers as separate processes, as gunicorn workers are in production (no shared interpreter lock)."""
+    import multiprocessing
+
+    connection.close()
+    jobs = [(funds[w % len(funds)].pk, f"{label}-{w}", per_writer) for w in range(writers)]
+    with multiprocessing.get_context("fork").Pool(writers) as pool:
+        start = time.perf_counter()
+        results = pool.map(_process_writer, jobs)
+        wall = time.perf_counter() - start
+    latencies = [x for r in results for x in r]
+    total = writers * per_writer
+    where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
+    print(
+        f"post_donation, {writers} writer processes on {where}: {total} donations in {wall:.2f} s = "
+        f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
+    )
+
+
 def bulk_entries(fund, pairs):
     """Append `pairs` balanced donation transactions (2 entries each) with INSERT … SELECT generate_series."""
     from funds.models import Account
@@ -173,6 +208,8 @@ def main():
         post_many(hot, actor, "warm", 50, [])
         bench_writers([hot], actor, 1, DONATIONS_SINGLE, "one")
         bench_writers([hot], actor, WRITERS, DONATIONS_PER_WRITER, "eight")
+        bench_processes([hot], 1, DONATIONS_SINGLE, "proc-one")
+        bench_processes([hot], WRITERS, DONATIONS_PER_WRITER, "proc-eight")
         # The same load spread over 8 funds: if it is no faster, the hot fund's row lock is not the limit.
         spread = [FundFactory(name=f"分散基金{i}") for i in range(WRITERS)]
         bench_writers(spread, actor, WRITERS, DONATIONS_PER_WRITER, "spread")

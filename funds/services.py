@@ -12,8 +12,7 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.db.transaction import atomic  # reverse_transaction's `transaction` argument shadows the module
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -225,20 +224,42 @@ def _post(
     )
     if before_balances is not None:
         before_balances(txn)
-    if locked is None or not set(deltas) <= set(locked):
-        # Lock as late as possible: on a hot fund every posting queues on these rows, so the lock is held
-        # only for the check, one UPDATE and the commit. Inserting entries above takes FOR KEY SHARE on them,
-        # which FOR NO KEY UPDATE does not wait for, so this order cannot deadlock with lock-first callers.
-        locked = _lock_accounts(deltas)
-        _check_balances(deltas, locked)
-    # One UPDATE for every account touched; the row locks make the re-check hold until commit.
-    Account.objects.filter(pk__in=deltas).update(
-        balance_fen=F("balance_fen")
-        + Case(*[When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()], default=Value(0))
-    )
+    kinds = {account.pk: account.kind for account, _amount in lines}
+    only_credits_held = all(delta >= 0 for pk, delta in deltas.items() if kinds[pk] in HELD_KINDS)
+    if only_credits_held and (locked is None or not set(deltas) <= set(locked)):
+        # Nothing held can go down (a donation): the UPDATE's own row locks serialise the balances, and the
+        # database CHECK still refuses a negative held balance. One statement instead of lock + update.
+        new_balances = _apply_deltas(deltas)
+    else:
+        if locked is None or not set(deltas) <= set(locked):
+            # Lock as late as possible: on a hot fund every posting queues on these rows, so the lock is held
+            # only for the check, one UPDATE and the commit. Inserting entries above takes FOR KEY SHARE on
+            # them, which FOR NO KEY UPDATE does not wait for, so this cannot deadlock with lock-first callers.
+            locked = _lock_accounts(deltas)
+            _check_balances(deltas, locked)
+        # The row locks make the re-check hold until commit.
+        new_balances = _apply_deltas(deltas)
     for account, _amount in lines:
-        account.balance_fen = locked[account.pk][1] + deltas[account.pk]
+        account.balance_fen = new_balances[account.pk]
     return txn
+
+
+def _apply_deltas(deltas: dict[int, int]) -> dict[int, int]:
+    """Add each delta to its account's stored balance in one UPDATE; return the new balances.
+
+    Raw SQL because the ORM's update() cannot return the rows it changed (RETURNING: PostgreSQL, SQLite ≥3.35).
+    """
+    table = connection.ops.quote_name(Account._meta.db_table)
+    ids = sorted(deltas)
+    cases = " ".join("WHEN %s THEN %s" for _ in ids)
+    params: list[int] = [x for pk in ids for x in (pk, deltas[pk])] + ids
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance_fen = balance_fen + CASE id {cases} ELSE 0 END "  # noqa: S608
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) RETURNING id, balance_fen",
+            params,
+        )
+        return dict(cursor.fetchall())
 
 
 # --- the posting function -----------------------------------------------------------------------------------
@@ -437,9 +458,8 @@ def post_donation(
             field="item_description",
         )
 
-    if receipt_no and Donation.objects.filter(host_id=fund.host_id, receipt_no=receipt_no).exists():
-        raise DuplicateReceipt(field="receipt_no")
-
+    # A duplicate receipt number is refused by the unique constraint (host, receipt_no), caught below: one
+    # query fewer on every donation than checking first, and no window between a check and the insert.
     try:
         with transaction.atomic():
             if form == Donation.Form.IN_KIND:
