@@ -116,8 +116,9 @@ def _process_writer(args):
 
     connection.close()  # never share the parent's connection across fork
     latencies = []
-    post_many(Fund.objects.select_related("community", "host").get(pk=fund_id), Actor.system(), prefix, n,
-              latencies)
+    post_many(
+        Fund.objects.select_related("community", "host").get(pk=fund_id), Actor.system(), prefix, n, latencies
+    )
     connection.close()
     return latencies
 

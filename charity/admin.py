@@ -31,7 +31,11 @@ class ScopedAreaWidget(widgets.ForeignKeyWidget):
         value = str(value or "").strip()
         if not value:
             return None
-        qs = Area.objects.filter(scope_for_user(self.user, min_role=ROLE.STAFF).q()) if self.user else Area.objects
+        qs = (
+            Area.objects.filter(scope_for_user(self.user, min_role=ROLE.STAFF).q())
+            if self.user
+            else Area.objects
+        )
         if self.level:
             qs = qs.filter(level=self.level)
         if value.isdigit():
@@ -41,7 +45,9 @@ class ScopedAreaWidget(widgets.ForeignKeyWidget):
         if not found:
             raise ValueError(gettext("No area “%(v)s” among the areas you manage.") % {"v": value})
         if len(found) > 1:
-            raise ValueError(gettext("More than one area is called “%(v)s”: use its id instead.") % {"v": value})
+            raise ValueError(
+                gettext("More than one area is called “%(v)s”: use its id instead.") % {"v": value}
+            )
         return found[0]
 
     def render(self, value, obj=None, **kwargs):
@@ -59,8 +65,17 @@ class OrganizationResource(ScopedResource):
 
     class Meta:
         model = Organization
-        fields = ("id", "name", "type", "area", "registration", "credit_code", "description",
-                  "contact_name", "contact_phone")
+        fields = (
+            "id",
+            "name",
+            "type",
+            "area",
+            "registration",
+            "credit_code",
+            "description",
+            "contact_name",
+            "contact_phone",
+        )
         import_id_fields = ("name", "area")
         clean_model_instances = True
         skip_unchanged = True
@@ -178,8 +193,11 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     actions = ["revoke_keys"]
 
     def get_fields(self, request, obj=None):
-        return ["organization", "name", "expiry_date"] if obj is None else [
-            "organization", "name", "prefix", "created", "expiry_date", "revoked", "created_by"]
+        return (
+            ["organization", "name", "expiry_date"]
+            if obj is None
+            else ["organization", "name", "prefix", "created", "expiry_date", "revoked", "created_by"]
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
@@ -191,13 +209,23 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if change:
             return
         api_key, key = create_api_key(
-            organization=obj.organization, name=obj.name, expiry_date=obj.expiry_date,
+            organization=obj.organization,
+            name=obj.name,
+            expiry_date=obj.expiry_date,
             actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
         )
         obj.pk = api_key.pk
-        messages.warning(request, format_html(
-            gettext("The API key for {} is: {} — copy it now: it is stored hashed and will never be shown "
-                    "again."), api_key.organization.name, key))
+        messages.warning(
+            request,
+            format_html(
+                gettext(
+                    "The API key for {} is: {} — copy it now: it is stored hashed and will never be shown "
+                    "again."
+                ),
+                api_key.organization.name,
+                key,
+            ),
+        )
 
     def log_addition(self, request, obj, message):
         pass  # the audit log records the creation
@@ -214,8 +242,16 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedReadOnlyAdmin):
-    list_display = ["created_at", "action", "surface", "actor_user", "actor_organization", "object_type",
-                    "object_id", "summary"]
+    list_display = [
+        "created_at",
+        "action",
+        "surface",
+        "actor_user",
+        "actor_organization",
+        "object_type",
+        "object_id",
+        "summary",
+    ]
     list_filter = ["surface", "action"]
     search_fields = ["summary", "object_id", "action"]
     list_select_related = ["actor_user", "actor_organization"]

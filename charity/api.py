@@ -65,7 +65,15 @@ class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
         fields = [
-            "id", "name", "type", "area", "served_areas", "registration", "credit_code", "hub", "description",
+            "id",
+            "name",
+            "type",
+            "area",
+            "served_areas",
+            "registration",
+            "credit_code",
+            "hub",
+            "description",
         ]
 
 

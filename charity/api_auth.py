@@ -22,7 +22,8 @@ class OrganizationAPIKeyAuthentication:
         prefix, dot, _secret = key.partition(".")
         if not dot or not prefix:
             raise exceptions.AuthenticationFailed(
-                _("Malformed API key: expected 'Authorization: Api-Key <prefix>.<secret>'."), code="invalid_api_key"
+                _("Malformed API key: expected 'Authorization: Api-Key <prefix>.<secret>'."),
+                code="invalid_api_key",
             )
         api_key = OrganizationAPIKey.objects.select_related("organization").filter(prefix=prefix).first()
         if api_key is None or not api_key.is_valid(key):

@@ -68,7 +68,9 @@ def exception_handler(exc, context):
     else:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
         code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
-        body = error_body(code, exc.detail if not isinstance(exc.detail, (list, dict)) else _flatten(exc.detail))
+        body = error_body(
+            code, exc.detail if not isinstance(exc.detail, (list, dict)) else _flatten(exc.detail)
+        )
     response.data = body
     return response
 

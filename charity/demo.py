@@ -29,38 +29,141 @@ AREAS = {
 
 # (key, name, type, based in (area key), serves (area keys), registration, description)
 ORGANIZATIONS = [
-    ("gbg_committee", "官北沟社区居民委员会", T.NEIGHBOURHOOD_COMMITTEE, "guanbeigou", ["guanbeigou"], "none",
-     "负责社区慈善平台的日常运行。"),
-    ("zhenxiang", "祯祥社", T.HUB, "guanbeigou", ["guanbeigou"], "registered",
-     "枢纽型社区社会组织：链接需求与资源，举办“一起”系列公益活动。"),
-    ("jiuquan_fed", "酒泉市慈善总会", T.CHARITY_FEDERATION, "jiuquan", ["jiuquan"], "registered",
-     "官北沟社区慈善基金的托管机构。"),
-    ("gbg_counselling", "官北沟心理咨询志愿服务队", T.VOLUNTEER_TEAM, "guanbeigou", ["guanbeigou"], "filed",
-     "为居民提供心理疏导和线上心理课堂。"),
-    ("gbg_dance", "官北沟舞蹈队", T.COMMUNITY_GROUP, "guanbeigou", ["guanbeigou"], "filed",
-     "居民自发组织的广场舞队。"),
+    (
+        "gbg_committee",
+        "官北沟社区居民委员会",
+        T.NEIGHBOURHOOD_COMMITTEE,
+        "guanbeigou",
+        ["guanbeigou"],
+        "none",
+        "负责社区慈善平台的日常运行。",
+    ),
+    (
+        "zhenxiang",
+        "祯祥社",
+        T.HUB,
+        "guanbeigou",
+        ["guanbeigou"],
+        "registered",
+        "枢纽型社区社会组织：链接需求与资源，举办“一起”系列公益活动。",
+    ),
+    (
+        "jiuquan_fed",
+        "酒泉市慈善总会",
+        T.CHARITY_FEDERATION,
+        "jiuquan",
+        ["jiuquan"],
+        "registered",
+        "官北沟社区慈善基金的托管机构。",
+    ),
+    (
+        "gbg_counselling",
+        "官北沟心理咨询志愿服务队",
+        T.VOLUNTEER_TEAM,
+        "guanbeigou",
+        ["guanbeigou"],
+        "filed",
+        "为居民提供心理疏导和线上心理课堂。",
+    ),
+    (
+        "gbg_dance",
+        "官北沟舞蹈队",
+        T.COMMUNITY_GROUP,
+        "guanbeigou",
+        ["guanbeigou"],
+        "filed",
+        "居民自发组织的广场舞队。",
+    ),
     ("gbg_market", "官北沟爱心超市", T.MERCHANT, "guanbeigou", [], "none", "按销售额回馈社区慈善基金。"),
     ("gbg_noodles", "老马牛肉面馆", T.MERCHANT, "guanbeigou", [], "none", "公益市集常驻摊位。"),
     ("gbg_property", "官北沟小区物业服务中心", T.PROPERTY_MANAGER, "guanbeigou", ["guanbeigou"], "none", ""),
-    ("dalong_committee", "大龙社区居民委员会", T.NEIGHBOURHOOD_COMMITTEE, "dalong", ["dalong"], "none",
-     "负责社区慈善平台的日常运行。"),
+    (
+        "dalong_committee",
+        "大龙社区居民委员会",
+        T.NEIGHBOURHOOD_COMMITTEE,
+        "dalong",
+        ["dalong"],
+        "none",
+        "负责社区慈善平台的日常运行。",
+    ),
     ("shiqi_office", "石碁镇人民政府", T.STREET_OFFICE, "shiqi", ["shiqi"], "none", ""),
-    ("panyu_fed", "番禺区慈善会", T.CHARITY_FEDERATION, "panyu", ["panyu"], "registered",
-     "大龙社区慈善基金的托管机构。"),
-    ("dalong_counselling", "大龙社区心理辅导志愿队", T.VOLUNTEER_TEAM, "dalong", ["dalong"], "filed",
-     "心理辅导志愿服务。"),
-    ("dalong_dance", "大龙社区舞蹈队", T.COMMUNITY_GROUP, "dalong", ["dalong"], "filed",
-     "以舞蹈形式开展防诈骗宣传。"),
-    ("dalong_social_work", "番禺区启明社工服务中心", T.SOCIAL_WORK_AGENCY, "panyu", ["dalong"], "registered", ""),
+    (
+        "panyu_fed",
+        "番禺区慈善会",
+        T.CHARITY_FEDERATION,
+        "panyu",
+        ["panyu"],
+        "registered",
+        "大龙社区慈善基金的托管机构。",
+    ),
+    (
+        "dalong_counselling",
+        "大龙社区心理辅导志愿队",
+        T.VOLUNTEER_TEAM,
+        "dalong",
+        ["dalong"],
+        "filed",
+        "心理辅导志愿服务。",
+    ),
+    (
+        "dalong_dance",
+        "大龙社区舞蹈队",
+        T.COMMUNITY_GROUP,
+        "dalong",
+        ["dalong"],
+        "filed",
+        "以舞蹈形式开展防诈骗宣传。",
+    ),
+    (
+        "dalong_social_work",
+        "番禺区启明社工服务中心",
+        T.SOCIAL_WORK_AGENCY,
+        "panyu",
+        ["dalong"],
+        "registered",
+        "",
+    ),
     ("dalong_bakery", "大龙街坊饼家", T.MERCHANT, "dalong", [], "none", ""),
     ("dalong_property", "大龙花园物业管理处", T.PROPERTY_MANAGER, "dalong", ["dalong"], "none", ""),
 ]
 
 RESIDENTS = {
-    "guanbeigou": ["王秀英", "张建国", "李桂兰", "刘志强", "陈淑珍", "杨国华", "赵玉梅", "黄德明", "周丽娟",
-                   "吴振华", "徐翠花", "孙立新", "马文斌", "朱凤英", "胡海燕", "郭永胜", "何春兰"],
-    "dalong": ["梁伟明", "何少芬", "陈志坚", "黎美玲", "罗家豪", "谭秀清", "冯国强", "邓丽华", "钟伟强",
-               "麦惠芳", "卢俊杰", "区嘉欣", "关淑仪", "苏永康", "潘玉珍"],
+    "guanbeigou": [
+        "王秀英",
+        "张建国",
+        "李桂兰",
+        "刘志强",
+        "陈淑珍",
+        "杨国华",
+        "赵玉梅",
+        "黄德明",
+        "周丽娟",
+        "吴振华",
+        "徐翠花",
+        "孙立新",
+        "马文斌",
+        "朱凤英",
+        "胡海燕",
+        "郭永胜",
+        "何春兰",
+    ],
+    "dalong": [
+        "梁伟明",
+        "何少芬",
+        "陈志坚",
+        "黎美玲",
+        "罗家豪",
+        "谭秀清",
+        "冯国强",
+        "邓丽华",
+        "钟伟强",
+        "麦惠芳",
+        "卢俊杰",
+        "区嘉欣",
+        "关淑仪",
+        "苏永康",
+        "潘玉珍",
+    ],
 }
 
 # username, display name, area key, role
@@ -90,8 +193,16 @@ def areas() -> dict[str, Area]:
     """The demo areas by key (created if missing)."""
     city1, panyu, shiqi, dalong = _area_chain(AREAS["dalong"])
     city2, suzhou, street, guanbeigou = _area_chain(AREAS["guanbeigou"])
-    return {"guangzhou": city1, "panyu": panyu, "shiqi": shiqi, "dalong": dalong,
-            "jiuquan": city2, "suzhou": suzhou, "gbg_street": street, "guanbeigou": guanbeigou}
+    return {
+        "guangzhou": city1,
+        "panyu": panyu,
+        "shiqi": shiqi,
+        "dalong": dalong,
+        "jiuquan": city2,
+        "suzhou": suzhou,
+        "gbg_street": street,
+        "guanbeigou": guanbeigou,
+    }
 
 
 def mobile_for(community_key: str, i: int) -> str:
@@ -104,7 +215,8 @@ def seed(stdout=None) -> dict:
     orgs = {}
     for key, name, type_, based, serves, registration, description in ORGANIZATIONS:
         org, _created = Organization.objects.get_or_create(
-            name=name, area=area[based],
+            name=name,
+            area=area[based],
             defaults={"type": type_, "registration": registration, "description": description},
         )
         org.served_areas.add(*[area[s] for s in serves])
@@ -119,7 +231,8 @@ def seed(stdout=None) -> dict:
         for i, name in enumerate(names):
             mobile = mobile_for(community_key, i)
             person, created = Person.objects.get_or_create(
-                mobile=mobile, defaults={"name": name, "community": area[community_key], "is_leader": i % 5 == 0},
+                mobile=mobile,
+                defaults={"name": name, "community": area[community_key], "is_leader": i % 5 == 0},
             )
             if created and i % 5 != 0 and previous is not None:
                 # "One brings many": leaders bring in the next few residents.
@@ -132,8 +245,9 @@ def seed(stdout=None) -> dict:
     User = get_user_model()
     resident = people["guanbeigou"][0]
     if resident.user_id is None:
-        user = User.objects.create_user(username=resident.mobile, password=RESIDENT_PASSWORD,
-                                        first_name=resident.name)
+        user = User.objects.create_user(
+            username=resident.mobile, password=RESIDENT_PASSWORD, first_name=resident.name
+        )
         resident.user = user
         resident.save(update_fields=["user"])
     if not User.objects.filter(username="admin").exists():
@@ -141,8 +255,9 @@ def seed(stdout=None) -> dict:
     for username, display, area_key, role in STAFF:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User.objects.create_user(username=username, password=DEMO_PASSWORD, first_name=display,
-                                            is_staff=True)
+            user = User.objects.create_user(
+                username=username, password=DEMO_PASSWORD, first_name=display, is_staff=True
+            )
         StaffAssignment.objects.get_or_create(user=user, area=area[area_key], defaults={"role": role})
     return {"areas": area, "organizations": orgs, "people": people}
 

@@ -12,24 +12,31 @@ from .validators import normalize_mobile
 class SignUpForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=50)
     mobile = forms.CharField(
-        label=_("Mobile number"), max_length=20,
+        label=_("Mobile number"),
+        max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
     community = forms.ModelChoiceField(
-        label=_("Your community"), queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("path"),
+        label=_("Your community"),
+        queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("path"),
         empty_label=_("Choose your community"),
     )
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("At least 8 characters, not only digits."),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False,
+        label=_("Password again"),
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     consent = forms.BooleanField(
-        label=_("I agree that the neighbourhood committee keeps my name and mobile number to run this "
-                "platform, and shows neither to the public."),
+        label=_(
+            "I agree that the neighbourhood committee keeps my name and mobile number to run this "
+            "platform, and shows neither to the public."
+        ),
         error_messages={"required": _("You need to agree before signing up.")},
     )
 
@@ -41,18 +48,25 @@ class SignUpForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
+        if (
+            cleaned.get("password1")
+            and cleaned.get("password2")
+            and cleaned["password1"] != cleaned["password2"]
+        ):
             self.add_error("password2", _("The two passwords differ."))
         return cleaned
 
 
 class MobileLoginForm(forms.Form):
     mobile = forms.CharField(
-        label=_("Mobile number"), max_length=20,
+        label=_("Mobile number"),
+        max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def __init__(self, request=None, *args, **kwargs):

@@ -22,12 +22,16 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.MAX_UPLOAD_BYTES if request.path.startswith("/admin/") else settings.MAX_REQUEST_BYTES
+        limit = (
+            settings.MAX_UPLOAD_BYTES if request.path.startswith("/admin/") else settings.MAX_REQUEST_BYTES
+        )
         if length > limit:
             from django.utils import translation
 
             translation.activate(translation.get_language_from_request(request))
-            message = _("The request is too large: at most %(mb).1f MB is accepted.") % {"mb": limit / 1_048_576}
+            message = _("The request is too large: at most %(mb).1f MB is accepted.") % {
+                "mb": limit / 1_048_576
+            }
             if request.path.startswith("/api/"):
                 body = json.dumps({"code": "request_too_large", "message": message}, ensure_ascii=False)
                 return HttpResponse(body, status=413, content_type="application/json")

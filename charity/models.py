@@ -46,7 +46,9 @@ class Area(MP_Node):
         verbose_name_plural = _("areas")
         constraints = [
             models.UniqueConstraint(
-                fields=["division_code"], condition=~models.Q(division_code=""), name="area_division_code_unique"
+                fields=["division_code"],
+                condition=~models.Q(division_code=""),
+                name="area_division_code_unique",
             )
         ]
 
@@ -54,7 +56,9 @@ class Area(MP_Node):
         return self.name
 
     def clean(self):
-        if self.division_code and not (self.division_code.isdigit() and len(self.division_code) in (6, 9, 12)):
+        if self.division_code and not (
+            self.division_code.isdigit() and len(self.division_code) in (6, 9, 12)
+        ):
             raise ValidationError({"division_code": _("A division code has 6, 9 or 12 digits.")})
 
 
@@ -354,7 +358,9 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")
+        ]
 
     def __str__(self):
         return f"{self.client} {self.key}"

@@ -69,7 +69,13 @@ class RegistrationError(DomainError):
 
 
 def register_resident(
-    *, name: str, mobile: str, community: Area, password: str, actor: Actor, recruited_by: Person | None = None
+    *,
+    name: str,
+    mobile: str,
+    community: Area,
+    password: str,
+    actor: Actor,
+    recruited_by: Person | None = None,
 ) -> Person:
     """Create a resident's login and Person record. Raises RegistrationError naming the field at fault."""
     name = (name or "").strip()
@@ -89,8 +95,10 @@ def register_resident(
     except ValidationError as exc:
         raise RegistrationError(" ".join(exc.messages), field="password")
     duplicate = ConflictError(
-        _("This mobile number is already registered. Log in instead, or reset your password at the "
-          "neighbourhood committee."),
+        _(
+            "This mobile number is already registered. Log in instead, or reset your password at the "
+            "neighbourhood committee."
+        ),
         code="mobile_taken",
         field="mobile",
     )
@@ -108,8 +116,7 @@ def register_resident(
                 # Staff entered this resident before they signed up: attach the login to that record.
                 person.user = user
                 person.save(update_fields=["user"])
-            record_audit(actor=actor, action="resident.registered", obj=person, area=community,
-                         summary=name)
+            record_audit(actor=actor, action="resident.registered", obj=person, area=community, summary=name)
     except IntegrityError:
         raise duplicate
     return person
@@ -126,8 +133,13 @@ def create_api_key(
         api_key, key = OrganizationAPIKey.objects.create_key(
             name=name[:50], organization=organization, expiry_date=expiry_date, created_by=actor.user
         )
-        record_audit(actor=actor, action="api_key.created", obj=api_key, area=organization.area,
-                     summary=f"{organization.name}: {api_key.prefix}")
+        record_audit(
+            actor=actor,
+            action="api_key.created",
+            obj=api_key,
+            area=organization.area,
+            summary=f"{organization.name}: {api_key.prefix}",
+        )
     return api_key, key
 
 
@@ -136,6 +148,11 @@ def revoke_api_key(*, api_key: OrganizationAPIKey, actor: Actor) -> None:
     with transaction.atomic():
         updated = OrganizationAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True)
         if updated:
-            record_audit(actor=actor, action="api_key.revoked", obj=api_key, area=api_key.organization.area,
-                         summary=f"{api_key.organization.name}: {api_key.prefix}")
+            record_audit(
+                actor=actor,
+                action="api_key.revoked",
+                obj=api_key,
+                area=api_key.organization.area,
+                summary=f"{api_key.organization.name}: {api_key.prefix}",
+            )
     api_key.revoked = True

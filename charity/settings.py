@@ -61,7 +61,9 @@ if DEBUG:
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
 else:
     if len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("SECRET_KEY must be set to at least 50 random characters when DJANGO_DEBUG=false")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to at least 50 random characters when DJANGO_DEBUG=false"
+        )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_DEBUG=false")
 
@@ -135,17 +137,23 @@ if _db is None:
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+                ),
             },
             # A file, not memory: tests of concurrent clients need real connections to one database.
             # One file per test process, so that two test runs on one machine never share it.
-            "TEST": {"NAME": env.str("SQLITE_TEST_PATH", default="")
-                     or os.path.join(tempfile.gettempdir(), f"charity-test-{os.getpid()}.sqlite3")},
+            "TEST": {
+                "NAME": env.str("SQLITE_TEST_PATH", default="")
+                or os.path.join(tempfile.gettempdir(), f"charity-test-{os.getpid()}.sqlite3")
+            },
         }
     }
 else:
     if not _db.get("ENGINE", "").endswith("postgresql"):  # an unknown scheme parses to {}
-        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (PostgreSQL is the production database)")
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be a postgres:// URL (PostgreSQL is the production database)"
+        )
     _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
     DATABASES = {"default": _db}
@@ -250,8 +258,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {
         "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
-                           "description": "Api-Key <your key>"}
+            "ApiKeyAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "Api-Key <your key>",
+            }
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}, {"cookieAuth": []}],
@@ -275,7 +287,9 @@ for _pair in filter(None, (p.strip() for p in env.str("NAMED_FUND_MIN_FEN_BY_HOS
 
 # --- production hardening -------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in env.str("CSRF_TRUSTED_ORIGINS", default="").split(",") if o.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env.str("CSRF_TRUSTED_ORIGINS", default="").split(",") if o.strip()
+]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

@@ -27,21 +27,37 @@ def home(request):
 def community(request, pk):
     area = get_object_or_404(Area, pk=pk, level=Area.Level.COMMUNITY)
     organizations = list(list_organizations_serving(area))
-    runners = [o for o in organizations if o.type in (Organization.Type.NEIGHBOURHOOD_COMMITTEE,
-                                                         Organization.Type.HUB)]
+    runners = [
+        o
+        for o in organizations
+        if o.type in (Organization.Type.NEIGHBOURHOOD_COMMITTEE, Organization.Type.HUB)
+    ]
     others = [o for o in organizations if o not in runners]
-    return render(request, "charity/community.html", {
-        "area": area, "chain": get_area_chain(area)[:-1], "runners": runners, "organizations": others,
-        "people_count": area.people.count(), "leaders_count": area.people.filter(is_leader=True).count(),
-    })
+    return render(
+        request,
+        "charity/community.html",
+        {
+            "area": area,
+            "chain": get_area_chain(area)[:-1],
+            "runners": runners,
+            "organizations": others,
+            "people_count": area.people.count(),
+            "leaders_count": area.people.filter(is_leader=True).count(),
+        },
+    )
 
 
 def organization(request, pk):
     org = get_object_or_404(Organization.objects.select_related("area", "hub"), pk=pk)
-    return render(request, "charity/organization.html", {
-        "org": org, "served": list(org.served_areas.order_by("path")),
-        "members": list(org.members.order_by("name")) if org.type == Organization.Type.HUB else [],
-    })
+    return render(
+        request,
+        "charity/organization.html",
+        {
+            "org": org,
+            "served": list(org.served_areas.order_by("path")),
+            "members": list(org.members.order_by("name")) if org.type == Organization.Type.HUB else [],
+        },
+    )
 
 
 def signup(request):
@@ -51,8 +67,11 @@ def signup(request):
             data = form.cleaned_data
             try:
                 person = register_resident(
-                    name=data["name"], mobile=data["mobile"], community=data["community"],
-                    password=data["password1"], actor=Actor(surface=AuditEvent.Surface.PORTAL),
+                    name=data["name"],
+                    mobile=data["mobile"],
+                    community=data["community"],
+                    password=data["password1"],
+                    actor=Actor(surface=AuditEvent.Surface.PORTAL),
                 )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))

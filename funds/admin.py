@@ -51,12 +51,37 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["parent"]
     inlines = [NamedFundInline]
     actions = ["close_funds"]
-    readonly_fields = ["status", "closed_on", "balance_display", "restricted_display", "minimum_display",
-                       "recent_entries"]
+    readonly_fields = [
+        "status",
+        "closed_on",
+        "balance_display",
+        "restricted_display",
+        "minimum_display",
+        "recent_entries",
+    ]
     fieldsets = [
-        (None, {"fields": ["name", "kind", "parent", "named_after", "community", "host", "purpose", "policy",
-                           "opened_on", "status", "closed_on"]}),
-        (_("Money"), {"fields": ["balance_display", "restricted_display", "minimum_display", "recent_entries"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "kind",
+                    "parent",
+                    "named_after",
+                    "community",
+                    "host",
+                    "purpose",
+                    "policy",
+                    "opened_on",
+                    "status",
+                    "closed_on",
+                ]
+            },
+        ),
+        (
+            _("Money"),
+            {"fields": ["balance_display", "restricted_display", "minimum_display", "recent_entries"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -84,8 +109,15 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
         balance = selectors.fund_balance(obj)
         if not balance.restricted_by_purpose:
             return format_fen(0)
-        return format_html("{}<br>{}", format_fen(balance.restricted_fen), format_html_join(
-            "", "<div>{}: {}</div>", ((p, format_fen(v)) for p, v in balance.restricted_by_purpose.items())))
+        return format_html(
+            "{}<br>{}",
+            format_fen(balance.restricted_fen),
+            format_html_join(
+                "",
+                "<div>{}: {}</div>",
+                ((p, format_fen(v)) for p, v in balance.restricted_by_purpose.items()),
+            ),
+        )
 
     @admin.display(description=_("named fund minimum"))
     def minimum_display(self, obj):
@@ -94,9 +126,11 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
         minimum = selectors.named_fund_minimum_fen(obj.host)
         shortfall = selectors.named_fund_shortfall_fen(obj)
         if shortfall:
-            return format_html('<strong style="color:#ba2121">{}</strong>', gettext(
-                "Below the host's minimum of %(min)s for a named fund by %(short)s.")
-                % {"min": format_fen(minimum), "short": format_fen(shortfall)})
+            return format_html(
+                '<strong style="color:#ba2121">{}</strong>',
+                gettext("Below the host's minimum of %(min)s for a named fund by %(short)s.")
+                % {"min": format_fen(minimum), "short": format_fen(shortfall)},
+            )
         return gettext("At or above the host's minimum of %(min)s.") % {"min": format_fen(minimum)}
 
     @admin.display(description=_("recent ledger entries"))
@@ -108,19 +142,36 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
             return gettext("No entries yet.")
         return format_html(
             "<table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
-            gettext("posted"), gettext("kind"), gettext("account"), gettext("amount"),
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style='text-align:right'>{}</td></tr>", (
-                (e.transaction_id, timezone.localtime(e.transaction.posted_at).strftime("%Y-%m-%d %H:%M"),
-                 e.transaction.get_kind_display(), str(e.account), format_fen(e.amount_fen))
-                for e in rows)),
+            gettext("posted"),
+            gettext("kind"),
+            gettext("account"),
+            gettext("amount"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style='text-align:right'>{}</td></tr>",
+                (
+                    (
+                        e.transaction_id,
+                        timezone.localtime(e.transaction.posted_at).strftime("%Y-%m-%d %H:%M"),
+                        e.transaction.get_kind_display(),
+                        str(e.account),
+                        format_fen(e.amount_fen),
+                    )
+                    for e in rows
+                ),
+            ),
         )
 
     def save_model(self, request, obj, form, change):
         obj.full_clean()
         super().save_model(request, obj, form, change)
-        record_audit(actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
-                     action="fund.changed" if change else "fund.created", obj=obj, area=obj.community,
-                     summary=obj.name)
+        record_audit(
+            actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
+            action="fund.changed" if change else "fund.created",
+            obj=obj,
+            area=obj.community,
+            summary=obj.name,
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -146,8 +197,23 @@ class DonationResource(resources.ModelResource):
 
     class Meta:
         model = Donation
-        fields = ("id", "received_on", "fund", "receipt_no", "receipt_waived", "donor", "amount_fen", "amount_yuan",
-                  "channel", "form", "restriction", "purpose", "anonymous", "publish_name", "refunded")
+        fields = (
+            "id",
+            "received_on",
+            "fund",
+            "receipt_no",
+            "receipt_waived",
+            "donor",
+            "amount_fen",
+            "amount_yuan",
+            "channel",
+            "form",
+            "restriction",
+            "purpose",
+            "anonymous",
+            "publish_name",
+            "refunded",
+        )
         export_order = fields
 
     def __init__(self, user=None, **kwargs):
@@ -173,19 +239,56 @@ class DonationForm(forms.ModelForm):
     """Recording a donation runs the service twice: once in clean() inside a rolled-back savepoint, so a
     refusal shows on the form with the staff member's input intact, then for real in save_model()."""
 
-    amount_yuan = forms.DecimalField(label=_("amount (yuan)"), min_value=0, max_digits=14, decimal_places=2,
-                                     help_text=_("For goods: their valuation."))
+    amount_yuan = forms.DecimalField(
+        label=_("amount (yuan)"),
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("For goods: their valuation."),
+    )
     request = None
 
-    SERVICE_FIELDS = ["fund", "form", "channel", "donor_person", "donor_organization", "donor_name", "anonymous",
-                      "publish_name", "receipt_no", "receipt_waived", "received_on", "restriction",
-                      "restricted_fund", "purpose", "item_description", "item_quantity", "item_unit"]
+    SERVICE_FIELDS = [
+        "fund",
+        "form",
+        "channel",
+        "donor_person",
+        "donor_organization",
+        "donor_name",
+        "anonymous",
+        "publish_name",
+        "receipt_no",
+        "receipt_waived",
+        "received_on",
+        "restriction",
+        "restricted_fund",
+        "purpose",
+        "item_description",
+        "item_quantity",
+        "item_unit",
+    ]
 
     class Meta:
         model = Donation
-        fields = ["fund", "form", "channel", "donor_person", "donor_organization", "donor_name", "anonymous",
-                  "publish_name", "receipt_no", "receipt_waived", "received_on", "restriction", "restricted_fund",
-                  "purpose", "item_description", "item_quantity", "item_unit"]
+        fields = [
+            "fund",
+            "form",
+            "channel",
+            "donor_person",
+            "donor_organization",
+            "donor_name",
+            "anonymous",
+            "publish_name",
+            "receipt_no",
+            "receipt_waived",
+            "received_on",
+            "restriction",
+            "restricted_fund",
+            "purpose",
+            "item_description",
+            "item_quantity",
+            "item_unit",
+        ]
 
     def service_kwargs(self):
         data = {f: self.cleaned_data.get(f) for f in self.SERVICE_FIELDS}
@@ -200,8 +303,11 @@ class DonationForm(forms.ModelForm):
             return cleaned
         try:
             with transaction.atomic():
-                services.post_donation(actor=Actor.from_request(self.request, AuditEvent.Surface.ADMIN),
-                                       handled_by=self.request.user, **self.service_kwargs())
+                services.post_donation(
+                    actor=Actor.from_request(self.request, AuditEvent.Surface.ADMIN),
+                    handled_by=self.request.user,
+                    **self.service_kwargs(),
+                )
                 raise _DryRun
         except _DryRun:
             pass
@@ -225,9 +331,23 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
     resource_classes = [DonationResource]
     formats = IMPORT_FORMATS
     form = DonationForm
-    list_display = ["received_on", "fund", "amount_display", "channel", "donor_display", "receipt_no",
-                    "restriction", "refunded_display"]
-    list_filter = ["channel", "restriction", "form", "received_on", ("fund", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "received_on",
+        "fund",
+        "amount_display",
+        "channel",
+        "donor_display",
+        "receipt_no",
+        "restriction",
+        "refunded_display",
+    ]
+    list_filter = [
+        "channel",
+        "restriction",
+        "form",
+        "received_on",
+        ("fund", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["receipt_no", "donor_name", "donor_person__name", "donor_organization__name"]
     list_select_related = ["fund", "donor_person", "donor_organization"]
     autocomplete_fields = ["donor_person", "donor_organization"]
@@ -272,8 +392,11 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        donation = services.post_donation(actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
-                                          handled_by=request.user, **form.service_kwargs())
+        donation = services.post_donation(
+            actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
+            handled_by=request.user,
+            **form.service_kwargs(),
+        )
         obj.pk = donation.pk
         obj.refresh_from_db()
 
@@ -282,9 +405,14 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="funds_donation_refund"),
-            path("import-statement/", self.admin_site.admin_view(self.import_view),
-                 name="funds_donation_import_statement"),
+            path(
+                "<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="funds_donation_refund"
+            ),
+            path(
+                "import-statement/",
+                self.admin_site.admin_view(self.import_view),
+                name="funds_donation_import_statement",
+            ),
             *super().get_urls(),
         ]
 
@@ -297,24 +425,36 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
         error = None
         if request.method == "POST":
             try:
-                services.refund_donation(donation=donation, reason=request.POST.get("reason", ""),
-                                         actor=Actor.from_request(request, AuditEvent.Surface.ADMIN))
+                services.refund_donation(
+                    donation=donation,
+                    reason=request.POST.get("reason", ""),
+                    actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
+                )
             except DomainError as exc:
                 error = exc.message
             else:
                 self.message_user(request, gettext("The donation was refunded: a reversal was posted."))
                 return redirect(reverse("admin:funds_donation_change", args=[pk]))
-        return TemplateResponse(request, "admin/funds/donation/refund.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "donation": donation,
-            "amount": format_fen(donation.amount_fen), "error": error, "title": gettext("Refund a donation"),
-        })
+        return TemplateResponse(
+            request,
+            "admin/funds/donation/refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "donation": donation,
+                "amount": format_fen(donation.amount_fen),
+                "error": error,
+                "title": gettext("Refund a donation"),
+            },
+        )
 
     def import_view(self, request):
         if not has_role(request.user, ROLE.STAFF):
             raise PermissionDenied
         form = StatementForm(request.POST or None, request.FILES or None)
         form.fields["fund"].queryset = self.scope(request, ROLE.STAFF).filter(
-            Fund.objects.filter(status=Fund.Status.OPEN), "community")
+            Fund.objects.filter(status=Fund.Status.OPEN), "community"
+        )
         report, error, applied = None, None, False
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -322,20 +462,37 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
             actor = Actor.from_request(request, AuditEvent.Surface.ADMIN)
             apply = "apply" in request.POST
             try:
-                report = importing.import_statement(fund=form.cleaned_data["fund"], filename=upload.name,
-                                                    raw=raw, actor=actor, dry_run=not apply)
+                report = importing.import_statement(
+                    fund=form.cleaned_data["fund"],
+                    filename=upload.name,
+                    raw=raw,
+                    actor=actor,
+                    dry_run=not apply,
+                )
             except DomainError as exc:
                 error = exc.message
             else:
                 applied = report.applied
                 if applied:
-                    self.message_user(request, gettext("%(n)d donations recorded, %(s)d already recorded.")
-                                      % {"n": len(report.to_record), "s": len(report.skipped)})
-        return TemplateResponse(request, "admin/funds/donation/import_statement.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "report": report,
-            "error": error, "applied": applied, "title": gettext("Import a donation statement"),
-            "total": format_fen(report.total_fen) if report else "",
-        })
+                    self.message_user(
+                        request,
+                        gettext("%(n)d donations recorded, %(s)d already recorded.")
+                        % {"n": len(report.to_record), "s": len(report.skipped)},
+                    )
+        return TemplateResponse(
+            request,
+            "admin/funds/donation/import_statement.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "report": report,
+                "error": error,
+                "applied": applied,
+                "title": gettext("Import a donation statement"),
+                "total": format_fen(report.total_fen) if report else "",
+            },
+        )
 
 
 @admin.register(Transaction)

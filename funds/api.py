@@ -56,8 +56,23 @@ class FundSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Fund
-        fields = ["id", "name", "kind", "parent", "community", "host", "named_after", "purpose", "policy",
-                  "status", "opened_on", "closed_on", "balance_fen", "restricted_fen", "in_kind_fen"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "parent",
+            "community",
+            "host",
+            "named_after",
+            "purpose",
+            "policy",
+            "status",
+            "opened_on",
+            "closed_on",
+            "balance_fen",
+            "restricted_fen",
+            "in_kind_fen",
+        ]
 
     def _balance(self, obj):
         return self.context["balances"][obj.pk]
@@ -93,8 +108,18 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["id", "transaction", "transaction_kind", "posted_at", "fund", "account", "purpose", "amount_fen",
-                  "memo", "reverses"]
+        fields = [
+            "id",
+            "transaction",
+            "transaction_kind",
+            "posted_at",
+            "fund",
+            "account",
+            "purpose",
+            "amount_fen",
+            "memo",
+            "reverses",
+        ]
 
 
 class EntryCursorPagination(pagination.CursorPagination):
@@ -131,8 +156,10 @@ class FundViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
             kwargs["context"]["balances"] = selectors.get_fund_balances(list(rows))
         return super().get_serializer(*args, **kwargs)
 
-    @extend_schema(summary="The fund's ledger lines, newest first (cursor-paginated)",
-                   responses=EntrySerializer(many=True))
+    @extend_schema(
+        summary="The fund's ledger lines, newest first (cursor-paginated)",
+        responses=EntrySerializer(many=True),
+    )
     @action(detail=True, methods=["get"], pagination_class=EntryCursorPagination, filterset_class=None)
     def entries(self, request, pk=None):
         fund = self.get_object()
@@ -153,10 +180,29 @@ class DonationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Donation
-        fields = ["id", "fund", "form", "amount_fen", "channel", "donor", "anonymous", "publish_name", "receipt_no",
-                  "receipt_waived", "received_on", "restriction", "restricted_fund", "purpose",
-                  "item_description", "item_quantity", "item_unit", "transaction", "refunded", "refund_reason",
-                  "created_at"]
+        fields = [
+            "id",
+            "fund",
+            "form",
+            "amount_fen",
+            "channel",
+            "donor",
+            "anonymous",
+            "publish_name",
+            "receipt_no",
+            "receipt_waived",
+            "received_on",
+            "restriction",
+            "restricted_fund",
+            "purpose",
+            "item_description",
+            "item_quantity",
+            "item_unit",
+            "transaction",
+            "refunded",
+            "refund_reason",
+            "created_at",
+        ]
 
     def get_donor(self, obj) -> str | None:
         if obj.donor_organization_id:
@@ -178,12 +224,14 @@ class DonationCreateSerializer(serializers.Serializer):
     receipt_waived = serializers.BooleanField(default=False)
     received_on = serializers.DateField(required=False)
     restriction = serializers.ChoiceField(choices=Donation.Restriction.choices, default="unrestricted")
-    restricted_fund = serializers.PrimaryKeyRelatedField(queryset=Fund.objects.all(), required=False,
-                                                         allow_null=True, default=None)
+    restricted_fund = serializers.PrimaryKeyRelatedField(
+        queryset=Fund.objects.all(), required=False, allow_null=True, default=None
+    )
     purpose = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     item_description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    item_quantity = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True,
-                                             default=None, min_value=0)
+    item_quantity = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, default=None, min_value=0
+    )
     item_unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
     def validate_received_on(self, value):
@@ -208,14 +256,18 @@ class DonationFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(summary="List the donations recorded in your scope"),
     retrieve=extend_schema(summary="One donation"),
-    create=extend_schema(summary="Record a donation (accepts Idempotency-Key)", request=DonationCreateSerializer,
-                         responses={201: DonationSerializer}),
+    create=extend_schema(
+        summary="Record a donation (accepts Idempotency-Key)",
+        request=DonationCreateSerializer,
+        responses={201: DonationSerializer},
+    ),
 )
 class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     scope_area_field = "fund__community"
     serializer_class = DonationSerializer
     queryset = Donation.objects.select_related("fund", "donor_person", "donor_organization").order_by(
-        "-received_on", "-id")
+        "-received_on", "-id"
+    )
     filterset_class = DonationFilter
 
     @idempotent
@@ -228,8 +280,11 @@ class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.Rea
         donation = services.post_donation(actor=actor, handled_by=actor.user, **data)
         return Response(DonationSerializer(donation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Refund a donation: a reversal with a reason (accepts Idempotency-Key)",
-                   request=RefundSerializer, responses={200: DonationSerializer})
+    @extend_schema(
+        summary="Refund a donation: a reversal with a reason (accepts Idempotency-Key)",
+        request=RefundSerializer,
+        responses={200: DonationSerializer},
+    )
     @action(detail=True, methods=["post"])
     @idempotent
     def refund(self, request, pk=None):
@@ -238,8 +293,10 @@ class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.Rea
             raise NotFound()
         incoming = RefundSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        services.refund_donation(donation=donation, reason=incoming.validated_data["reason"],
-                                 actor=Actor.from_request(request, AuditEvent.Surface.API))
+        services.refund_donation(
+            donation=donation,
+            reason=incoming.validated_data["reason"],
+            actor=Actor.from_request(request, AuditEvent.Surface.API),
+        )
         donation.refresh_from_db()
         return Response(DonationSerializer(donation).data)
-

@@ -47,8 +47,11 @@ def _fund(name, community, host, **extra):
 def _donations(fund, prefix, people, named, rng, actor, count):
     today = timezone.localdate()
     start = today - datetime.timedelta(days=364)
-    existing = set(Donation.objects.filter(host=fund.host, receipt_no__startswith=prefix)
-                   .values_list("receipt_no", flat=True))
+    existing = set(
+        Donation.objects.filter(host=fund.host, receipt_no__startswith=prefix).values_list(
+            "receipt_no", flat=True
+        )
+    )
     channels = list(CHANNEL_DONORS)
     for i in range(count):
         receipt = f"{prefix}{i + 1:04d}"
@@ -62,22 +65,41 @@ def _donations(fund, prefix, people, named, rng, actor, count):
         restrict = rng.random()
         if receipt in existing:
             continue
-        kwargs = {"donor_name": rng.choice(CHANNEL_DONORS[channel])} if CHANNEL_DONORS[channel] else {
-            "donor_person": person}
+        kwargs = (
+            {"donor_name": rng.choice(CHANNEL_DONORS[channel])}
+            if CHANNEL_DONORS[channel]
+            else {"donor_person": person}
+        )
         if restrict < 0.15 and named:
             kwargs.update(restriction="named_fund", restricted_fund=named[i % len(named)])
         elif restrict < 0.35:
             kwargs.update(restriction="purpose", purpose=PURPOSES[fund.name][i % len(PURPOSES[fund.name])])
         services.post_donation(
-            fund=fund, amount_fen=amount_yuan * 100 + cents, channel=channel, actor=actor, received_on=day,
-            publish_name=consent, anonymous=not consent and rng.random() < 0.3, receipt_no=receipt, **kwargs,
+            fund=fund,
+            amount_fen=amount_yuan * 100 + cents,
+            channel=channel,
+            actor=actor,
+            received_on=day,
+            publish_name=consent,
+            anonymous=not consent and rng.random() < 0.3,
+            receipt_no=receipt,
+            **kwargs,
         )
     goods = f"{prefix}G001"
     if goods not in existing:
         services.post_donation(
-            fund=fund, amount_fen=250_000, channel="merchant", actor=actor, received_on=today, form="in_kind",
-            donor_name="官北沟爱心超市" if fund.name == GBG_FUND else "大龙街坊饼家", publish_name=True,
-            item_description="大米（5公斤装）", item_quantity=50, item_unit="袋", receipt_no=goods,
+            fund=fund,
+            amount_fen=250_000,
+            channel="merchant",
+            actor=actor,
+            received_on=today,
+            form="in_kind",
+            donor_name="官北沟爱心超市" if fund.name == GBG_FUND else "大龙街坊饼家",
+            publish_name=True,
+            item_description="大米（5公斤装）",
+            item_quantity=50,
+            item_unit="袋",
+            receipt_no=goods,
         )
 
 
@@ -90,13 +112,21 @@ def seed(stdout=None):
     rng = random.Random(2026)
     jiuquan_fed = Organization.objects.get(name="酒泉市慈善总会")
     panyu_fed = Organization.objects.get(name="番禺区慈善会")
-    gbg_fund = _fund(GBG_FUND, gbg, jiuquan_fed, purpose="官北沟社区居民、商户共同筹集，用于本社区的助老、助学、"
-                     "邻里互助和公益活动。")
+    gbg_fund = _fund(
+        GBG_FUND,
+        gbg,
+        jiuquan_fed,
+        purpose="官北沟社区居民、商户共同筹集，用于本社区的助老、助学、邻里互助和公益活动。",
+    )
     named = [
-        _fund(name, gbg, jiuquan_fed, kind=Fund.Kind.NAMED, parent=gbg_fund, named_after=donor, purpose=purpose)
+        _fund(
+            name, gbg, jiuquan_fed, kind=Fund.Kind.NAMED, parent=gbg_fund, named_after=donor, purpose=purpose
+        )
         for name, donor, purpose in NAMED
     ]
-    dalong_fund = _fund(DALONG_FUND, dalong, panyu_fed, purpose="用于大龙社区的适老化改造、公共空间和社区安全。")
+    dalong_fund = _fund(
+        DALONG_FUND, dalong, panyu_fed, purpose="用于大龙社区的适老化改造、公共空间和社区安全。"
+    )
     _donations(gbg_fund, "JQCS-2026-", list(Person.objects.filter(community=gbg)), named, rng, actor, 96)
     _donations(dalong_fund, "PYCS-2026-", list(Person.objects.filter(community=dalong)), [], rng, actor, 80)
     # One refund, so the public page and the ledger show how a correction looks.

@@ -39,9 +39,18 @@ MAX_ROWS = 5000
 
 # Words hosts' statements use for a channel, besides our codes and the labels in either language.
 CHANNEL_WORDS = {
-    "居民": "resident", "商户": "merchant", "爱心商户": "merchant", "公益市集": "charity_market",
-    "商业回馈": "business_giveback", "商业+公益": "business_giveback", "线上募捐": "online", "网络募捐": "online",
-    "外部捐赠": "outside_donor", "外部捐赠人": "outside_donor", "政府": "government", "其他": "other",
+    "居民": "resident",
+    "商户": "merchant",
+    "爱心商户": "merchant",
+    "公益市集": "charity_market",
+    "商业回馈": "business_giveback",
+    "商业+公益": "business_giveback",
+    "线上募捐": "online",
+    "网络募捐": "online",
+    "外部捐赠": "outside_donor",
+    "外部捐赠人": "outside_donor",
+    "政府": "government",
+    "其他": "other",
 }
 
 
@@ -140,10 +149,13 @@ def read_rows(filename: str, raw: bytes) -> list[dict]:
             if h in names or h.lower() in names:
                 mapping[key] = i
                 break
-    missing = [f"{next(n for n in COLUMNS[k] if not n.isascii())} ({k})" for k in REQUIRED if k not in mapping]
+    missing = [
+        f"{next(n for n in COLUMNS[k] if not n.isascii())} ({k})" for k in REQUIRED if k not in mapping
+    ]
     if missing:
         raise StatementError(
-            _("Missing columns: %(cols)s. The first row must name the columns.") % {"cols": "、".join(missing)}
+            _("Missing columns: %(cols)s. The first row must name the columns.")
+            % {"cols": "、".join(missing)}
         )
     if len(table) - 1 > MAX_ROWS:
         raise StatementError(_("At most %(n)d rows can be imported at once.") % {"n": MAX_ROWS})
@@ -156,7 +168,15 @@ def read_rows(filename: str, raw: bytes) -> list[dict]:
 def parse_amount_fen(value) -> int:
     if isinstance(value, bool) or value is None or str(value).strip() == "":
         raise ValueError(_("The amount is missing."))
-    text = str(value).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace("元", "")
+    text = (
+        str(value)
+        .strip()
+        .replace(",", "")
+        .replace("，", "")
+        .replace("¥", "")
+        .replace("￥", "")
+        .replace("元", "")
+    )
     try:
         yuan = Decimal(text)
     except InvalidOperation:
@@ -210,8 +230,9 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
     named = {f.name: f for f in fund.named_funds.all()}
     seen: dict[str, int] = {}
     already = set(
-        Donation.objects.filter(host=fund.host, receipt_no__in=[_cell(r.get("receipt_no")) for r in rows])
-        .values_list("receipt_no", flat=True)
+        Donation.objects.filter(
+            host=fund.host, receipt_no__in=[_cell(r.get("receipt_no")) for r in rows]
+        ).values_list("receipt_no", flat=True)
     )
     with transaction.atomic():
         for row in rows:
@@ -222,8 +243,10 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
                 if not receipt:
                     raise ValueError(_("The receipt number is missing: rows are matched by it."))
                 if receipt in seen:
-                    raise ValueError(_("Receipt %(r)s appears twice in this file (line %(l)d).")
-                                     % {"r": receipt, "l": seen[receipt]})
+                    raise ValueError(
+                        _("Receipt %(r)s appears twice in this file (line %(l)d).")
+                        % {"r": receipt, "l": seen[receipt]}
+                    )
                 seen[receipt] = result.line
                 result.amount_fen = parse_amount_fen(row.get("amount"))
                 if receipt in already:
@@ -239,16 +262,26 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
                 if named_name:
                     restricted_fund = named.get(named_name)
                     if restricted_fund is None:
-                        raise ValueError(_("“%(n)s” is not a named fund of %(f)s.") % {"n": named_name, "f": fund})
+                        raise ValueError(
+                            _("“%(n)s” is not a named fund of %(f)s.") % {"n": named_name, "f": fund}
+                        )
                 with transaction.atomic():
                     services.post_donation(
-                        fund=fund, amount_fen=result.amount_fen, channel=channel, actor=actor,
-                        received_on=parse_date(row.get("received_on")), donor_name=result.donor,
+                        fund=fund,
+                        amount_fen=result.amount_fen,
+                        channel=channel,
+                        actor=actor,
+                        received_on=parse_date(row.get("received_on")),
+                        donor_name=result.donor,
                         anonymous=parse_bool(row.get("anonymous"), "anonymous"),
                         publish_name=parse_bool(row.get("publish_name"), "publish_name"),
                         receipt_no=receipt,
-                        restriction="named_fund" if restricted_fund else ("purpose" if purpose else "unrestricted"),
-                        restricted_fund=restricted_fund, purpose=purpose, handled_by=actor.user,
+                        restriction="named_fund"
+                        if restricted_fund
+                        else ("purpose" if purpose else "unrestricted"),
+                        restricted_fund=restricted_fund,
+                        purpose=purpose,
+                        handled_by=actor.user,
                     )
             except ValueError as exc:
                 result.status, result.message = "error", str(exc)

@@ -32,24 +32,38 @@ class Fund(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.COMMUNITY)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent fund"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("parent fund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="named_funds",
     )
     community = models.ForeignKey(
-        Area, verbose_name=_("community"), on_delete=models.PROTECT, related_name="funds",
+        Area,
+        verbose_name=_("community"),
+        on_delete=models.PROTECT,
+        related_name="funds",
         limit_choices_to={"level": Area.Level.COMMUNITY},
     )
     host = models.ForeignKey(
-        Organization, verbose_name=_("host organisation"), on_delete=models.PROTECT, related_name="hosted_funds",
+        Organization,
+        verbose_name=_("host organisation"),
+        on_delete=models.PROTECT,
+        related_name="hosted_funds",
         limit_choices_to={"type__in": ["charity_federation", "foundation"]},
         help_text=_("The charity federation or foundation that legally holds the money."),
     )
     named_after = models.CharField(
-        _("named after (donor)"), max_length=200, blank=True,
+        _("named after (donor)"),
+        max_length=200,
+        blank=True,
         help_text=_("For a named fund: the donor whose name it carries."),
     )
     purpose = models.TextField(_("purpose"), blank=True)
-    policy = models.CharField(_("spending policy"), max_length=16, choices=Policy.choices, default=Policy.SPEND_DOWN)
+    policy = models.CharField(
+        _("spending policy"), max_length=16, choices=Policy.choices, default=Policy.SPEND_DOWN
+    )
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
@@ -65,7 +79,8 @@ class Fund(models.Model):
                 name="fund_named_has_parent",
             ),
             models.CheckConstraint(
-                condition=Q(status="open", closed_on__isnull=True) | Q(status="closed", closed_on__isnull=False),
+                condition=Q(status="open", closed_on__isnull=True)
+                | Q(status="closed", closed_on__isnull=False),
                 name="fund_closed_has_date",
             ),
             models.UniqueConstraint(fields=["community", "name"], name="fund_name_unique_in_community"),
@@ -91,7 +106,10 @@ class Fund(models.Model):
                 errors["named_after"] = _("Give the donor a named fund is named after.")
         elif self.parent_id:
             errors["parent"] = _("Only a named fund has a parent fund.")
-        if self.host_id and self.host.type not in (Organization.Type.CHARITY_FEDERATION, Organization.Type.FOUNDATION):
+        if self.host_id and self.host.type not in (
+            Organization.Type.CHARITY_FEDERATION,
+            Organization.Type.FOUNDATION,
+        ):
             errors["host"] = _("A fund is held by a charity federation or a foundation.")
         if self.closed_on and self.closed_on < self.opened_on:
             errors["closed_on"] = _("A fund cannot close before it opened.")
@@ -165,21 +183,36 @@ class Transaction(LedgerRecord):
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     fund = models.ForeignKey(
-        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="transactions",
+        Fund,
+        verbose_name=_("fund"),
+        on_delete=models.PROTECT,
+        related_name="transactions",
         help_text=_("The fund this movement is about (for named-fund transfers: the community fund)."),
     )
     memo = models.CharField(_("memo"), max_length=300, blank=True)
     posted_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     actor_organization = models.ForeignKey(
-        Organization, verbose_name=_("posted by organisation"), on_delete=models.PROTECT, null=True, blank=True,
+        Organization,
+        verbose_name=_("posted by organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     reverses = models.OneToOneField(
-        "self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("reverses"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="reversed_by",
     )
 
@@ -196,7 +229,9 @@ class Entry(LedgerRecord):
     transaction = models.ForeignKey(
         Transaction, verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="entries"
     )
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries"
+    )
     amount_fen = models.BigIntegerField(_("amount (fen)"))
 
     class Meta:
@@ -231,37 +266,58 @@ class Donation(models.Model):
 
     fund = models.ForeignKey(Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="donations")
     host = models.ForeignKey(
-        Organization, verbose_name=_("host organisation"), on_delete=models.PROTECT, related_name="+",
+        Organization,
+        verbose_name=_("host organisation"),
+        on_delete=models.PROTECT,
+        related_name="+",
         editable=False,
     )
     form = models.CharField(_("form"), max_length=8, choices=Form.choices, default=Form.MONEY)
     amount_fen = models.BigIntegerField(_("amount (fen)"), help_text=_("For goods: their valuation."))
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     donor_person = models.ForeignKey(
-        Person, verbose_name=_("donor (resident)"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Person,
+        verbose_name=_("donor (resident)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     donor_organization = models.ForeignKey(
-        Organization, verbose_name=_("donor (organisation)"), on_delete=models.PROTECT, null=True, blank=True,
+        Organization,
+        verbose_name=_("donor (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="donations_given",
     )
     donor_name = models.CharField(_("donor name"), max_length=200, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
     publish_name = models.BooleanField(
-        _("donor agrees to publish their name"), default=False,
+        _("donor agrees to publish their name"),
+        default=False,
         help_text=_("Without this consent the public page shows “anonymous” (Charity Law art. 82)."),
     )
     receipt_no = models.CharField(_("receipt number"), max_length=64, blank=True)
     receipt_waived = models.BooleanField(_("receipt waived"), default=False)
     received_on = models.DateField(_("received on"))
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("handled by"), on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     restriction = models.CharField(
         _("restriction"), max_length=16, choices=Restriction.choices, default=Restriction.UNRESTRICTED
     )
     restricted_fund = models.ForeignKey(
-        Fund, verbose_name=_("restricted to named fund"), on_delete=models.PROTECT, null=True, blank=True,
+        Fund,
+        verbose_name=_("restricted to named fund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="restricted_donations",
     )
     purpose = models.CharField(_("restricted purpose"), max_length=200, blank=True)
@@ -269,10 +325,17 @@ class Donation(models.Model):
     item_quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2, null=True, blank=True)
     item_unit = models.CharField(_("unit"), max_length=20, blank=True)
     transaction = models.OneToOneField(
-        Transaction, verbose_name=_("ledger transaction"), on_delete=models.PROTECT, related_name="donation",
+        Transaction,
+        verbose_name=_("ledger transaction"),
+        on_delete=models.PROTECT,
+        related_name="donation",
     )
     refund_transaction = models.OneToOneField(
-        Transaction, verbose_name=_("refund transaction"), on_delete=models.PROTECT, null=True, blank=True,
+        Transaction,
+        verbose_name=_("refund transaction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="refunded_donation",
     )
     refund_reason = models.CharField(_("refund reason"), max_length=300, blank=True)
@@ -284,10 +347,13 @@ class Donation(models.Model):
         ordering = ["-received_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount_fen__gt=0) & Q(amount_fen__lte=MAX_AMOUNT_FEN), name="donation_amount_range"
+                condition=Q(amount_fen__gt=0) & Q(amount_fen__lte=MAX_AMOUNT_FEN),
+                name="donation_amount_range",
             ),
             models.UniqueConstraint(
-                fields=["host", "receipt_no"], condition=~Q(receipt_no=""), name="donation_receipt_unique_per_host"
+                fields=["host", "receipt_no"],
+                condition=~Q(receipt_no=""),
+                name="donation_receipt_unique_per_host",
             ),
             models.CheckConstraint(
                 condition=~Q(receipt_no="") | Q(receipt_waived=True), name="donation_receipt_or_waived"

@@ -234,7 +234,7 @@ def _post(
         if locked is None or not set(deltas) <= set(locked):
             # Lock as late as possible: on a hot fund every posting queues on these rows, so the lock is held
             # only for the check, one UPDATE and the commit. Inserting entries above takes FOR KEY SHARE on
-            # them, which FOR NO KEY UPDATE does not wait for, so this cannot deadlock with lock-first callers.
+            # them, which FOR NO KEY UPDATE does not wait for: this cannot deadlock with lock-first callers.
             locked = _lock_accounts(deltas)
             _check_balances(deltas, locked)
         # The row locks make the re-check hold until commit.
@@ -247,7 +247,7 @@ def _post(
 def _apply_deltas(deltas: dict[int, int]) -> dict[int, int]:
     """Add each delta to its account's stored balance in one UPDATE; return the new balances.
 
-    Raw SQL because the ORM's update() cannot return the rows it changed (RETURNING: PostgreSQL, SQLite ≥3.35).
+    Raw SQL: the ORM's update() cannot return the rows it changed (RETURNING: PostgreSQL, SQLite ≥ 3.35).
     """
     table = connection.ops.quote_name(Account._meta.db_table)
     ids = sorted(deltas)

@@ -24,28 +24,45 @@ def channel_chart(income: dict[str, int]) -> dict:
     top = max((a for _l, a in rows), default=0)
     span = CHART_WIDTH - LABEL_WIDTH - 90
     bars = [
-        {"label": label, "amount": format_fen(amount), "y": i * (BAR_HEIGHT + 8),
-         "width": max(2, round(span * amount / top)) if top else 0}
+        {
+            "label": label,
+            "amount": format_fen(amount),
+            "y": i * (BAR_HEIGHT + 8),
+            "width": max(2, round(span * amount / top)) if top else 0,
+        }
         for i, (label, amount) in enumerate(rows)
     ]
     for bar in bars:
         bar["text_x"] = LABEL_WIDTH + bar["width"] + 6
         bar["text_y"] = bar["y"] + BAR_HEIGHT - 8
-    return {"bars": bars, "width": CHART_WIDTH, "height": max(1, len(bars) * (BAR_HEIGHT + 8)),
-            "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT, "total": sum(income.values())}
+    return {
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "height": max(1, len(bars) * (BAR_HEIGHT + 8)),
+        "label_width": LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT,
+        "total": sum(income.values()),
+    }
 
 
 def community_funds(request, pk):
     area = get_object_or_404(Area, pk=pk, level=Area.Level.COMMUNITY)
     funds = list(
-        Fund.objects.filter(community=area, kind=Fund.Kind.COMMUNITY).select_related("host").order_by("-status", "name")
+        Fund.objects.filter(community=area, kind=Fund.Kind.COMMUNITY)
+        .select_related("host")
+        .order_by("-status", "name")
     )
     if len(funds) == 1:
         return redirect("funds:fund", pk=funds[0].pk)
     balances = selectors.get_fund_balances(funds)
-    return render(request, "funds/community_funds.html", {
-        "area": area, "funds": [(f, balances[f.pk]) for f in funds],
-    })
+    return render(
+        request,
+        "funds/community_funds.html",
+        {
+            "area": area,
+            "funds": [(f, balances[f.pk]) for f in funds],
+        },
+    )
 
 
 def fund_page(request, pk):
@@ -64,8 +81,17 @@ def fund_page(request, pk):
     except Exception:
         raise Http404
     committee_id = getattr(getattr(fund, "committee", None), "pk", None)
-    return render(request, "funds/fund.html", {
-        "fund": fund, "balance": balances[fund.pk], "chain": get_area_chain(fund.community),
-        "named": [(f, balances[f.pk]) for f in named], "chart": channel_chart(income), "year": year,
-        "page": page, "committee_id": committee_id,
-    })
+    return render(
+        request,
+        "funds/fund.html",
+        {
+            "fund": fund,
+            "balance": balances[fund.pk],
+            "chain": get_area_chain(fund.community),
+            "named": [(f, balances[f.pk]) for f in named],
+            "chart": channel_chart(income),
+            "year": year,
+            "page": page,
+            "committee_id": committee_id,
+        },
+    )

@@ -65,7 +65,9 @@ class FundFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"社区慈善基金{n}")
     community = factory.LazyFunction(community)
     host = factory.LazyAttribute(
-        lambda o: OrganizationFactory(type=Organization.Type.CHARITY_FEDERATION, area=Area.objects.get_parent(o.community))
+        lambda o: OrganizationFactory(
+            type=Organization.Type.CHARITY_FEDERATION, area=Area.objects.get_parent(o.community)
+        )
     )
     opened_on = datetime.date(2025, 1, 1)
 

@@ -26,7 +26,9 @@ PROJECT_VARIABLES = (
 
 def production_env(**overrides) -> dict:
     """The documented production environment; an override of None removes the variable."""
-    env = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(
         DJANGO_DEBUG="false",
         SECRET_KEY="".join(

@@ -11,8 +11,11 @@ from tests.factories import FundFactory, OrganizationFactory
 
 @pytest.fixture
 def federation(guanbeigou):
-    return OrganizationFactory(name="酒泉市慈善总会", type=Organization.Type.CHARITY_FEDERATION,
-                               area=Area.objects.filter(path=guanbeigou.path[:4]).get())
+    return OrganizationFactory(
+        name="酒泉市慈善总会",
+        type=Organization.Type.CHARITY_FEDERATION,
+        area=Area.objects.filter(path=guanbeigou.path[:4]).get(),
+    )
 
 
 @pytest.fixture
@@ -22,8 +25,14 @@ def fund(guanbeigou, federation):
 
 @pytest.fixture
 def named_fund(fund):
-    return FundFactory(name="马氏助学冠名基金", kind=Fund.Kind.NAMED, parent=fund, community=fund.community,
-                       host=fund.host, named_after="马文斌")
+    return FundFactory(
+        name="马氏助学冠名基金",
+        kind=Fund.Kind.NAMED,
+        parent=fund,
+        community=fund.community,
+        host=fund.host,
+        named_after="马文斌",
+    )
 
 
 @pytest.fixture

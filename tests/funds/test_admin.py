@@ -8,8 +8,17 @@ pytestmark = pytest.mark.django_db
 
 
 def donation_form(fund, **extra):
-    return {"fund": fund.pk, "form": "money", "channel": "resident", "donor_name": "张建国", "amount_yuan": "88.80",
-            "receipt_no": "JQ-9", "received_on": "2026-03-01", "restriction": "unrestricted", **extra}
+    return {
+        "fund": fund.pk,
+        "form": "money",
+        "channel": "resident",
+        "donor_name": "张建国",
+        "amount_yuan": "88.80",
+        "receipt_no": "JQ-9",
+        "received_on": "2026-03-01",
+        "restriction": "unrestricted",
+        **extra,
+    }
 
 
 def test_staff_records_a_donation_through_the_service(client, community_staff, fund):
@@ -50,14 +59,24 @@ def test_outsider_cannot_open_or_refund_our_donation(client, outsider, fund, giv
     assert not Donation.objects.get().is_refunded
 
 
-def test_donation_export_is_scoped_to_the_users_areas(client, outsider, community_staff, fund, other_fund, give):
+def test_donation_export_is_scoped_to_the_users_areas(
+    client, outsider, community_staff, fund, other_fund, give
+):
     give(fund, 5000, donor_name="官北沟捐赠人", publish_name=True)
     give(other_fund, 7000, donor_name="大龙捐赠人", publish_name=True)
-    for user, mine, theirs in [(community_staff, "官北沟捐赠人", "大龙捐赠人"), (outsider, "大龙捐赠人", "官北沟捐赠人")]:
+    for user, mine, theirs in [
+        (community_staff, "官北沟捐赠人", "大龙捐赠人"),
+        (outsider, "大龙捐赠人", "官北沟捐赠人"),
+    ]:
         client.force_login(user)
-        response = client.post("/admin/funds/donation/export/", {"format": "1", "resource": "0",
-                                                                  **{f"donationresource_{f}": "on" for f in (
-                                                                      "id", "fund", "donor", "amount_fen")}})
+        response = client.post(
+            "/admin/funds/donation/export/",
+            {
+                "format": "1",
+                "resource": "0",
+                **{f"donationresource_{f}": "on" for f in ("id", "fund", "donor", "amount_fen")},
+            },
+        )
         assert response.status_code == 200, response.content.decode()[:2000]
         body = response.content.decode("utf-8-sig")
         assert mine in body and theirs not in body
@@ -102,8 +121,9 @@ def test_fund_change_page_shows_balance_restricted_and_entries(client, community
 
 
 @pytest.mark.parametrize("n", [1, 40])
-def test_admin_lists_use_a_fixed_number_of_queries(client, community_staff, fund, give, n,
-                                                   django_assert_max_num_queries):
+def test_admin_lists_use_a_fixed_number_of_queries(
+    client, community_staff, fund, give, n, django_assert_max_num_queries
+):
     for i in range(n):
         give(fund, 100 + i)
     client.force_login(community_staff)

@@ -11,15 +11,28 @@ pytestmark = pytest.mark.django_db
 
 
 def donation_body(fund, **extra):
-    return {"fund": fund.pk, "amount_fen": 10000, "channel": "resident", "donor_name": "张建国",
-            "receipt_no": "JQ-0001", **extra}
+    return {
+        "fund": fund.pk,
+        "amount_fen": 10000,
+        "channel": "resident",
+        "donor_name": "张建国",
+        "receipt_no": "JQ-0001",
+        **extra,
+    }
 
 
 def counts():
-    return Donation.objects.count(), Transaction.objects.count(), Entry.objects.count(), AuditEvent.objects.count()
+    return (
+        Donation.objects.count(),
+        Transaction.objects.count(),
+        Entry.objects.count(),
+        AuditEvent.objects.count(),
+    )
 
 
-def test_hub_key_lists_funds_of_communities_it_serves_with_balances(hub_api, fund, named_fund, other_fund, give):
+def test_hub_key_lists_funds_of_communities_it_serves_with_balances(
+    hub_api, fund, named_fund, other_fund, give
+):
     give(fund, 50000)
     give(fund, 20000, restriction="purpose", purpose="独居老人助餐")
     response = hub_api.get("/api/v1/funds/")
@@ -36,7 +49,17 @@ def test_fund_detail_shows_restricted_money_by_purpose(hub_api, fund, give):
     give(fund, 20000, restriction="purpose", purpose="独居老人助餐")
     body = hub_api.get(f"/api/v1/funds/{fund.pk}/").json()
     assert body["restricted_by_purpose"] == {"独居老人助餐": 20000}
-    for key in ("id", "name", "kind", "parent", "community", "host", "balance_fen", "restricted_fen", "status"):
+    for key in (
+        "id",
+        "name",
+        "kind",
+        "parent",
+        "community",
+        "host",
+        "balance_fen",
+        "restricted_fen",
+        "status",
+    ):
         assert key in body
 
 
@@ -68,8 +91,15 @@ def test_hub_key_records_a_donation(hub_api, hub, fund):
 
 @pytest.mark.parametrize(
     ("amount", "field"),
-    [(0, "amount_fen"), (-100, "amount_fen"), (1.5, "amount_fen"), ("100", "amount_fen"), (True, "amount_fen"),
-     (10_000_000_000 * 100 + 1, "amount_fen"), (None, "amount_fen")],
+    [
+        (0, "amount_fen"),
+        (-100, "amount_fen"),
+        (1.5, "amount_fen"),
+        ("100", "amount_fen"),
+        (True, "amount_fen"),
+        (10_000_000_000 * 100 + 1, "amount_fen"),
+        (None, "amount_fen"),
+    ],
 )
 def test_bad_amounts_are_refused_with_the_field_and_record_nothing(hub_api, fund, amount, field):
     before = counts()
@@ -81,10 +111,15 @@ def test_bad_amounts_are_refused_with_the_field_and_record_nothing(hub_api, fund
 
 
 def test_donation_messages_are_translated(hub_api, fund):
-    zh = hub_api.post("/api/v1/donations/", donation_body(fund, amount_fen=-1), format="json",
-                      HTTP_ACCEPT_LANGUAGE="zh-hans").json()
-    en = hub_api.post("/api/v1/donations/", donation_body(fund, amount_fen=-1), format="json",
-                      HTTP_ACCEPT_LANGUAGE="en").json()
+    zh = hub_api.post(
+        "/api/v1/donations/",
+        donation_body(fund, amount_fen=-1),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).json()
+    en = hub_api.post(
+        "/api/v1/donations/", donation_body(fund, amount_fen=-1), format="json", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()
     assert en["fields"]["amount_fen"] == ["The amount must be more than zero."]
     assert zh["fields"]["amount_fen"] != en["fields"]["amount_fen"]
 
@@ -125,11 +160,20 @@ def test_restriction_to_a_named_fund_of_another_fund_is_refused(hub_api, fund, g
     from tests.factories import FundFactory
 
     second = FundFactory(name="第二基金", community=guanbeigou, host=federation)
-    foreign_named = FundFactory(name="别人的冠名基金", kind=Fund.Kind.NAMED, parent=second, community=guanbeigou,
-                                host=federation, named_after="某人")
+    foreign_named = FundFactory(
+        name="别人的冠名基金",
+        kind=Fund.Kind.NAMED,
+        parent=second,
+        community=guanbeigou,
+        host=federation,
+        named_after="某人",
+    )
     before = counts()
-    response = hub_api.post("/api/v1/donations/", donation_body(
-        fund, restriction="named_fund", restricted_fund=foreign_named.pk), format="json")
+    response = hub_api.post(
+        "/api/v1/donations/",
+        donation_body(fund, restriction="named_fund", restricted_fund=foreign_named.pk),
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_restriction"
     assert "restricted_fund" in response.json()["fields"]
@@ -138,7 +182,9 @@ def test_restriction_to_a_named_fund_of_another_fund_is_refused(hub_api, fund, g
 
 def test_refund_is_a_reversal_and_a_refund_of_a_refund_is_refused(hub_api, fund):
     donation_id = hub_api.post("/api/v1/donations/", donation_body(fund), format="json").json()["id"]
-    response = hub_api.post(f"/api/v1/donations/{donation_id}/refund/", {"reason": "捐赠人要求退回"}, format="json")
+    response = hub_api.post(
+        f"/api/v1/donations/{donation_id}/refund/", {"reason": "捐赠人要求退回"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["refunded"] is True
     assert hub_api.get(f"/api/v1/funds/{fund.pk}/").json()["balance_fen"] == 0
@@ -156,7 +202,9 @@ def test_refund_without_a_reason_is_refused(hub_api, fund):
 
 def test_same_idempotency_key_and_body_returns_the_first_response(hub_api, fund):
     first = hub_api.post("/api/v1/donations/", donation_body(fund), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    second = hub_api.post("/api/v1/donations/", donation_body(fund), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    second = hub_api.post(
+        "/api/v1/donations/", donation_body(fund), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
@@ -165,19 +213,22 @@ def test_same_idempotency_key_and_body_returns_the_first_response(hub_api, fund)
 
 def test_same_idempotency_key_with_another_body_is_409(hub_api, fund):
     hub_api.post("/api/v1/donations/", donation_body(fund), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
-    response = hub_api.post("/api/v1/donations/", donation_body(fund, amount_fen=20000), format="json",
-                            HTTP_IDEMPOTENCY_KEY="k-2")
+    response = hub_api.post(
+        "/api/v1/donations/", donation_body(fund, amount_fen=20000), format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_reused"
     assert Donation.objects.count() == 1
 
 
 def test_a_refused_request_does_not_burn_its_idempotency_key(hub_api, fund):
-    bad = hub_api.post("/api/v1/donations/", donation_body(fund, amount_fen=0), format="json",
-                       HTTP_IDEMPOTENCY_KEY="k-3")
+    bad = hub_api.post(
+        "/api/v1/donations/", donation_body(fund, amount_fen=0), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
     assert bad.status_code == 400
-    good = hub_api.post("/api/v1/donations/", donation_body(fund, amount_fen=0), format="json",
-                        HTTP_IDEMPOTENCY_KEY="k-3")
+    good = hub_api.post(
+        "/api/v1/donations/", donation_body(fund, amount_fen=0), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
     assert good.status_code == 400  # same body, still refused, not replayed as a success
 
 
@@ -224,8 +275,14 @@ def test_fund_donation_and_entry_lists_use_a_fixed_number_of_queries(
 
     for i in range(n):
         give(fund, 100 + i)
-        FundFactory(name=f"冠名{i}", kind=Fund.Kind.NAMED, parent=fund, community=fund.community, host=fund.host,
-                    named_after="某人")
+        FundFactory(
+            name=f"冠名{i}",
+            kind=Fund.Kind.NAMED,
+            parent=fund,
+            community=fund.community,
+            host=fund.host,
+            named_after="某人",
+        )
     hub_api.get("/api/v1/funds/")  # warm the key lookup path
     with django_assert_max_num_queries(6):
         assert hub_api.get("/api/v1/funds/?page_size=500").status_code == 200
@@ -246,8 +303,9 @@ def test_twenty_concurrent_posts_with_one_idempotency_key_record_one_donation(hu
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {hub_key}")
         try:
             barrier.wait()
-            response = client.post("/api/v1/donations/", donation_body(fund), format="json",
-                                   HTTP_IDEMPOTENCY_KEY="same-key")
+            response = client.post(
+                "/api/v1/donations/", donation_body(fund), format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+            )
             statuses.append((response.status_code, response.json().get("id")))
         finally:
             connection.close()
@@ -272,8 +330,9 @@ def test_concurrent_clients_on_the_embedded_default_lose_no_gift(hub_key, fund, 
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {hub_key}")
         try:
             for i in range(5):
-                r = client.post("/api/v1/donations/", donation_body(fund, receipt_no=f"C-{worker}-{i}"),
-                                format="json")
+                r = client.post(
+                    "/api/v1/donations/", donation_body(fund, receipt_no=f"C-{worker}-{i}"), format="json"
+                )
                 if r.status_code != 201:
                     errors.append(r.content)
         finally:

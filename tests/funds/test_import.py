@@ -11,14 +11,16 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 HEADER = "票据号,日期,捐赠人,金额,渠道,同意公开,定向用途,冠名基金\n"
 GOOD = HEADER + (
-    "JQ-001,2026-03-01,张建国,\"1,200.50\",居民,是,,\n"
+    'JQ-001,2026-03-01,张建国,"1,200.50",居民,是,,\n'
     "JQ-002,2026/03/02,官北沟爱心超市,300,商户,否,独居老人助餐,\n"
     "JQ-003,2026-03-03,马文斌,5000,outside_donor,是,,马氏助学冠名基金\n"
 )
 
 
 def run(fund, actor, text, *, dry_run, encoding="utf-8", filename="statement.csv"):
-    return import_statement(fund=fund, filename=filename, raw=text.encode(encoding), actor=actor, dry_run=dry_run)
+    return import_statement(
+        fund=fund, filename=filename, raw=text.encode(encoding), actor=actor, dry_run=dry_run
+    )
 
 
 def test_dry_run_shows_what_would_be_recorded_and_records_nothing(fund, named_fund, actor):
@@ -60,8 +62,9 @@ def test_duplicated_rows_in_one_file_are_refused(fund, actor):
     assert report.rows[1].status == "error" and "twice" in report.rows[1].message
 
 
-@pytest.mark.parametrize(("cell", "words"), [("1.234", "two decimals"), ("abc", "not an amount"),
-                                              ("", "missing")])
+@pytest.mark.parametrize(
+    ("cell", "words"), [("1.234", "two decimals"), ("abc", "not an amount"), ("", "missing")]
+)
 def test_bad_amount_cells_are_explained(fund, actor, cell, words):
     report = run(fund, actor, HEADER + f"JQ-1,2026-03-01,张,{cell},居民,是,,\n", dry_run=True)
     assert report.rows[0].status == "error" and words in report.rows[0].message
@@ -81,7 +84,9 @@ def test_wrong_columns_are_refused_with_the_missing_names(fund, actor):
 
 def test_binary_garbage_is_refused_clearly(fund, actor):
     with pytest.raises(DomainError):
-        import_statement(fund=fund, filename="x.csv", raw=b"\xff\xfe\x00\x81\x82" * 50, actor=actor, dry_run=True)
+        import_statement(
+            fund=fund, filename="x.csv", raw=b"\xff\xfe\x00\x81\x82" * 50, actor=actor, dry_run=True
+        )
     with pytest.raises(DomainError):
         import_statement(fund=fund, filename="x.xlsx", raw=b"not a zip", actor=actor, dry_run=True)
     with pytest.raises(DomainError):
@@ -104,9 +109,17 @@ def test_excel_statement_is_read(fund, actor):
 def test_channel_words_are_understood_whatever_the_active_language(fund, actor, language):
     from django.utils import translation
 
-    text = HEADER + "A-1,2026-03-01,甲,100,居民,是,,\nA-2,2026-03-01,乙,100,charity market,是,,\nA-3,2026-03-01,丙,100,公益市集,是,,\n"
+    text = (
+        HEADER
+        + "A-1,2026-03-01,甲,100,居民,是,,\n"
+        + "A-2,2026-03-01,乙,100,charity market,是,,\n"
+        + "A-3,2026-03-01,丙,100,公益市集,是,,\n"
+    )
     with translation.override(language):
         report = run(fund, actor, text, dry_run=False)
     assert report.applied, [r.message for r in report.rows]
-    assert sorted(Donation.objects.values_list("channel", flat=True)) == ["charity_market", "charity_market",
-                                                                          "resident"]
+    assert sorted(Donation.objects.values_list("channel", flat=True)) == [
+        "charity_market",
+        "charity_market",
+        "resident",
+    ]

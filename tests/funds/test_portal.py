@@ -6,8 +6,9 @@ from tests.factories import FundFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_fund_page_shows_balance_channels_named_funds_and_consenting_donors(client, fund, named_fund, give,
-                                                                           resident):
+def test_fund_page_shows_balance_channels_named_funds_and_consenting_donors(
+    client, fund, named_fund, give, resident
+):
     give(fund, 123456, donor_name="张建国", publish_name=True)
     give(fund, 5000, donor_name="不愿公开的人", publish_name=False, channel="merchant")
     give(fund, 7000, donor_person=resident, anonymous=True)
@@ -46,8 +47,14 @@ def test_bad_page_number_is_404_not_500(client, fund):
 def test_fund_page_uses_a_fixed_number_of_queries(client, fund, give, n, django_assert_max_num_queries):
     for i in range(n):
         give(fund, 100 + i, donor_name=f"捐赠人{i}", publish_name=True)
-        FundFactory(name=f"冠名{i}", kind=Fund.Kind.NAMED, parent=fund, community=fund.community, host=fund.host,
-                    named_after="某人")
+        FundFactory(
+            name=f"冠名{i}",
+            kind=Fund.Kind.NAMED,
+            parent=fund,
+            community=fund.community,
+            host=fund.host,
+            named_after="某人",
+        )
     with django_assert_max_num_queries(12):
         assert client.get(f"/funds/{fund.pk}/").status_code == 200
 

@@ -15,7 +15,9 @@ class Command(BaseCommand):
     help = "Load the demo data of the two seed-study communities (大龙社区, 官北沟社区). Idempotent."
 
     def add_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true", help="Only seed when the database has no area yet.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Only seed when the database has no area yet."
+        )
 
     def handle(self, *args, if_empty=False, **options):
         if if_empty and Area.objects.exists():
@@ -29,6 +31,8 @@ class Command(BaseCommand):
                     if find_spec(module_name) is not None:
                         import_module(module_name).seed(stdout=self.stdout)
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
-        self.stdout.write("\nDemo logins (admin: http://127.0.0.1:8000/admin/, portal: http://127.0.0.1:8000/):")
+        self.stdout.write(
+            "\nDemo logins (admin: http://127.0.0.1:8000/admin/, portal: http://127.0.0.1:8000/):"
+        )
         for username, password, what in demo.logins():
             self.stdout.write(f"  {username:<14} {password:<20} {what}")
