@@ -220,15 +220,35 @@ class DonationResource(resources.ModelResource):
         super().__init__(**kwargs)
 
     def dehydrate_donor(self, obj):
-        if obj.donor_organization_id:
-            return obj.donor_organization.name
-        return obj.donor_person.name if obj.donor_person_id else obj.donor_name
+        return obj.donor_display_name or ""
 
     def dehydrate_amount_yuan(self, obj):
         return format_fen(obj.amount_fen).replace("¥", "").replace(",", "")
 
     def dehydrate_refunded(self, obj):
         return obj.is_refunded
+
+
+# The form fields that are passed to services.post_donation as they are.
+DONATION_SERVICE_FIELDS = [
+    "fund",
+    "form",
+    "channel",
+    "donor_person",
+    "donor_organization",
+    "donor_name",
+    "anonymous",
+    "publish_name",
+    "receipt_no",
+    "receipt_waived",
+    "received_on",
+    "restriction",
+    "restricted_fund",
+    "purpose",
+    "item_description",
+    "item_quantity",
+    "item_unit",
+]
 
 
 class _DryRun(Exception):
@@ -248,50 +268,12 @@ class DonationForm(forms.ModelForm):
     )
     request = None
 
-    SERVICE_FIELDS = [
-        "fund",
-        "form",
-        "channel",
-        "donor_person",
-        "donor_organization",
-        "donor_name",
-        "anonymous",
-        "publish_name",
-        "receipt_no",
-        "receipt_waived",
-        "received_on",
-        "restriction",
-        "restricted_fund",
-        "purpose",
-        "item_description",
-        "item_quantity",
-        "item_unit",
-    ]
-
     class Meta:
         model = Donation
-        fields = [
-            "fund",
-            "form",
-            "channel",
-            "donor_person",
-            "donor_organization",
-            "donor_name",
-            "anonymous",
-            "publish_name",
-            "receipt_no",
-            "receipt_waived",
-            "received_on",
-            "restriction",
-            "restricted_fund",
-            "purpose",
-            "item_description",
-            "item_quantity",
-            "item_unit",
-        ]
+        fields = DONATION_SERVICE_FIELDS
 
     def service_kwargs(self):
-        data = {f: self.cleaned_data.get(f) for f in self.SERVICE_FIELDS}
+        data = {f: self.cleaned_data.get(f) for f in DONATION_SERVICE_FIELDS}
         for text_field in ("donor_name", "receipt_no", "purpose", "item_description", "item_unit"):
             data[text_field] = data[text_field] or ""
         data["amount_fen"] = int(self.cleaned_data["amount_yuan"] * 100)
@@ -380,7 +362,7 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("donor"))
     def donor_display(self, obj):
-        return DonationResource().dehydrate_donor(obj) or "-"
+        return obj.donor_display_name or "-"
 
     @admin.display(description=_("refunded"), boolean=True)
     def refunded_display(self, obj):

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from charity.api_common import ScopedQuerysetMixin, idempotent
+from charity.api_common import IDEMPOTENCY_KEY_PARAMETER, ScopedQuerysetMixin, idempotent
 from charity.models import AuditEvent, StaffAssignment
 from charity.scoping import scope_for_organization, scope_for_user
 from charity.services import Actor
@@ -205,11 +205,7 @@ class DonationSerializer(serializers.ModelSerializer):
         ]
 
     def get_donor(self, obj) -> str | None:
-        if obj.donor_organization_id:
-            return obj.donor_organization.name
-        if obj.donor_person_id:
-            return obj.donor_person.name
-        return obj.donor_name or None
+        return obj.donor_display_name
 
 
 class DonationCreateSerializer(serializers.Serializer):
@@ -260,6 +256,7 @@ class DonationFilter(django_filters.FilterSet):
         summary="Record a donation (accepts Idempotency-Key)",
         request=DonationCreateSerializer,
         responses={201: DonationSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     ),
 )
 class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -284,6 +281,7 @@ class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.Rea
         summary="Refund a donation: a reversal with a reason (accepts Idempotency-Key)",
         request=RefundSerializer,
         responses={200: DonationSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     @action(detail=True, methods=["post"])
     @idempotent

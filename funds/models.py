@@ -369,12 +369,17 @@ class Donation(models.Model):
         return self.refund_transaction_id is not None
 
     @property
-    def public_donor_name(self):
-        """The name the public may see: only with the donor's consent (CL art. 82)."""
-        if self.anonymous or not self.publish_name:
-            return None
+    def donor_display_name(self):
+        """The donor's name as staff see it (a resident, an organisation, or the name recorded), or None."""
         if self.donor_organization_id:
             return self.donor_organization.name
         if self.donor_person_id:
             return self.donor_person.name
         return self.donor_name or None
+
+    @property
+    def public_donor_name(self):
+        """The name the public may see: only with the donor's consent (CL art. 82)."""
+        if self.anonymous or not self.publish_name:
+            return None
+        return self.donor_display_name
