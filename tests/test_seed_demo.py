@@ -1,0 +1,73 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from charity.models import Area, Organization, StaffAssignment
+from funds.models import Donation, Fund
+from funds.selectors import verify_ledger
+from governance.models import Committee
+from governance.selectors import composition_issues
+
+pytestmark = pytest.mark.django_db
+
+
+def table_counts():
+    return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label != "sessions"}
+
+
+def seed():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_builds_the_two_communities_with_their_funds_and_committees():
+    output = seed()
+    gbg = Area.objects.get(name="官北沟社区")
+    dalong = Area.objects.get(name="大龙社区")
+    assert [a.name for a in Area.objects.filter(path__in=[dalong.path[:i] for i in (4, 8, 12)])] == [
+        "广州市",
+        "番禺区",
+        "石碁镇",
+    ]
+    hub = Organization.objects.get(name="祯祥社")
+    assert hub.type == "hub" and list(hub.served_areas.all()) == [gbg]
+    assert gbg.people.count() >= 10 and dalong.people.count() >= 10
+
+    gbg_fund = Fund.objects.get(name="官北沟社区慈善基金")
+    assert gbg_fund.host.name == "酒泉市慈善总会"
+    assert gbg_fund.named_funds.count() == 3
+    assert Fund.objects.get(name="大龙社区慈善基金").host.type == "charity_federation"
+    channels = set(Donation.objects.filter(fund=gbg_fund).values_list("channel", flat=True))
+    assert channels == set(Donation.Channel.values)
+
+    assert composition_issues(Committee.objects.get(fund=gbg_fund)) == []
+    assert len(composition_issues(Committee.objects.get(fund__name="大龙社区慈善基金"))) == 1
+    assert verify_ledger().ok
+
+    assert (
+        StaffAssignment.objects.filter(area=gbg).exists()
+        and StaffAssignment.objects.filter(area=dalong).exists()
+    )
+    assert StaffAssignment.objects.filter(area__level="street").exists()
+    assert "gbg_staff" in output and "demo-2026-charity" in output
+    assert get_user_model().objects.get(username="gbg_staff").check_password("demo-2026-charity")
+
+
+def test_running_seed_demo_twice_changes_nothing():
+    seed()
+    before = table_counts()
+    seed()
+    assert table_counts() == before
+
+
+def test_if_empty_leaves_an_existing_database_alone():
+    seed()
+    before = table_counts()
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert table_counts() == before
+    assert "gbg_staff" in out.getvalue()
