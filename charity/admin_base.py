@@ -2,8 +2,8 @@
 
 Permissions follow the staff assignment's role rather than per-model Django permissions: a viewer may
 look, staff may add and change, a manager may also delete and manage API keys. Superusers see everything.
-Rows outside the user's areas are filtered out of every list, so opening one by URL answers exactly as for
-a row that does not exist (the admin's "does not exist" redirect): nothing reveals that it does.
+Rows outside the user's areas are filtered out of every list, so opening one by URL is a 404, exactly as for
+a row that does not exist: nothing reveals that it does.
 """
 
 from django.contrib import admin
