@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from charity.api_auth import PerClientThrottle
-from charity.models import Organization
+from charity.models import Area, Organization
 from charity.services import Actor, create_api_key, revoke_api_key
 from tests.factories import OrganizationFactory, community
 
@@ -130,7 +130,7 @@ def test_area_filter_keeps_that_area_and_below(api, street_staff, guanbeigou):
     api.force_login(street_staff)
     response = api.get("/api/v1/organizations/", {"area": neighbour.pk})
     assert [o["name"] for o in response.json()["results"]] == ["北关合唱团"]
-    street = neighbour.get_parent()
+    street = Area.objects.get_parent(neighbour)
     response = api.get("/api/v1/organizations/", {"area": street.pk})
     assert {o["name"] for o in response.json()["results"]} == {"官北沟舞蹈队", "北关合唱团"}
 
