@@ -27,26 +27,10 @@ def actor(django_user_model):
     return Actor(surface=AuditEvent.Surface.ADMIN, user=user)
 
 
+# `fund`, `named_fund` and `other_fund` come from tests/funds/conftest.py.
 @pytest.fixture
-def fund(guanbeigou):
-    return FundFactory(name="官北沟社区慈善基金", community=guanbeigou)
-
-
-@pytest.fixture
-def named(fund):
-    return FundFactory(
-        name="张氏冠名基金",
-        kind=Fund.Kind.NAMED,
-        parent=fund,
-        community=fund.community,
-        host=fund.host,
-        named_after="张先生",
-    )
-
-
-@pytest.fixture
-def other_fund(dalong):
-    return FundFactory(name="大龙社区慈善基金", community=dalong)
+def named(named_fund):
+    return named_fund
 
 
 def donate(fund, amount_fen, actor, **kwargs):
