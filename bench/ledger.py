@@ -36,6 +36,16 @@ WRITERS = 8
 READS = 500
 
 
+FAILED_RUNS: list[str] = []
+
+
+def report_failures(label, total, latencies):
+    failed = total - len(latencies)
+    if failed:
+        FAILED_RUNS.append(f"{label}: {failed} of {total} donations failed")
+        print(f"  !! {failed} of {total} donations FAILED (see stderr): these figures do not count")
+
+
 def percentile(values, pct):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
@@ -45,17 +55,24 @@ def post_many(fund, actor, prefix, n, latencies):
     from funds.services import post_donation
 
     today = datetime.date(2026, 1, 5)
+    failures = 0
     for i in range(n):
         start = time.perf_counter()
-        post_donation(
-            fund=fund,
-            amount_fen=100 + i,
-            channel="resident",
-            actor=actor,
-            received_on=today,
-            receipt_no=f"{prefix}-{i}",
-        )
+        try:
+            post_donation(
+                fund=fund,
+                amount_fen=100 + i,
+                channel="resident",
+                actor=actor,
+                received_on=today,
+                receipt_no=f"{prefix}-{i}",
+            )
+        except Exception as error:  # a deadlock or any refusal: count it, the run must say so
+            failures += 1
+            print(f"FAILED {prefix}-{i}: {error!r}", file=sys.stderr)
+            continue
         latencies.append(time.perf_counter() - start)
+    return failures
 
 
 def backend_cpu_seconds():
@@ -102,6 +119,7 @@ def bench_writers(funds, actor, writers, per_writer, label):
     wall = time.perf_counter() - start
     total = writers * per_writer
     where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
+    report_failures(f"{writers} writer threads on {where}", total, latencies)
     print(
         f"post_donation, {writers} writer(s) on {where}: {total} donations in {wall:.2f} s = "
         f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
@@ -136,6 +154,7 @@ def bench_processes(funds, writers, per_writer, label):
     latencies = [x for r in results for x in r]
     total = writers * per_writer
     where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
+    report_failures(f"{writers} writer processes on {where}", total, latencies)
     print(
         f"post_donation, {writers} writer processes on {where}: {total} donations in {wall:.2f} s = "
         f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
@@ -235,6 +254,8 @@ def main():
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)
+    if FAILED_RUNS:
+        sys.exit("Some postings failed: " + "; ".join(FAILED_RUNS))
 
 
 if __name__ == "__main__":

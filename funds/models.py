@@ -229,8 +229,9 @@ class Entry(LedgerRecord):
     transaction = models.ForeignKey(
         Transaction, verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="entries"
     )
+    # No index of its own: entry_account_id_idx (account, id) serves every lookup by account.
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries"
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     amount_fen = models.BigIntegerField(_("amount (fen)"))
 
@@ -264,7 +265,10 @@ class Donation(models.Model):
         MONEY = "money", _("money")
         IN_KIND = "in_kind", _("in kind (goods)")
 
-    fund = models.ForeignKey(Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="donations")
+    # No index of its own: donation_fund_recent_idx (fund, -received_on, -id) serves every lookup by fund.
+    fund = models.ForeignKey(
+        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="donations", db_index=False
+    )
     host = models.ForeignKey(
         Organization,
         verbose_name=_("host organisation"),

@@ -224,21 +224,17 @@ def _post(
     )
     if before_balances is not None:
         before_balances(txn)
-    kinds = {account.pk: account.kind for account, _amount in lines}
-    only_credits_held = all(delta >= 0 for pk, delta in deltas.items() if kinds[pk] in HELD_KINDS)
-    if only_credits_held and (locked is None or not set(deltas) <= set(locked)):
-        # Nothing held can go down (a donation): the UPDATE's own row locks serialise the balances, and the
-        # database CHECK still refuses a negative held balance. One statement instead of lock + update.
-        new_balances = _apply_deltas(deltas)
-    else:
-        if locked is None or not set(deltas) <= set(locked):
-            # Lock as late as possible: on a hot fund every posting queues on these rows, so the lock is held
-            # only for the check, one UPDATE and the commit. Inserting entries above takes FOR KEY SHARE on
-            # them, which FOR NO KEY UPDATE does not wait for: this cannot deadlock with lock-first callers.
-            locked = _lock_accounts(deltas)
-            _check_balances(deltas, locked)
-        # The row locks make the re-check hold until commit.
-        new_balances = _apply_deltas(deltas)
+    if locked is None or not set(deltas) <= set(locked):
+        # Lock as late as possible: on a hot fund every posting queues on these rows, so the lock is held
+        # only for the check, one UPDATE and the commit. Inserting entries above takes FOR KEY SHARE on
+        # them, which FOR NO KEY UPDATE does not wait for: this cannot deadlock with lock-first callers.
+        # Always lock in primary-key order first, even for credits: a bare UPDATE of several rows locks
+        # them in whatever order its scan meets them, and two postings then deadlock (seen in bench/).
+        locked = _lock_accounts(deltas)
+        _check_balances(deltas, locked)
+    # The row locks make the re-check hold until commit; the database CHECK refuses a negative held
+    # balance whatever happens above it.
+    new_balances = _apply_deltas(deltas)
     for account, _amount in lines:
         account.balance_fen = new_balances[account.pk]
     return txn

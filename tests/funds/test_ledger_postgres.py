@@ -89,3 +89,56 @@ def test_concurrent_refunds_of_one_donation_refund_it_once():
     assert sorted(outcomes) == ["already_refunded"] * 7 + ["ok"]
     assert selectors.fund_balance(fund).balance_fen == 0
     assert selectors.verify_ledger().ok
+
+
+def test_concurrent_donations_and_withdrawals_on_one_fund_never_deadlock():
+    """Many writers on one hot fund, donations mixed with spending: every posting lands, none deadlocks.
+
+    A posting that updated several account rows in one UPDATE without locking them in primary-key order
+    first deadlocked here within a few hundred postings.
+    """
+    fund = FundFactory(name="热点基金")
+    actor = Actor.system()
+    services.post_donation(
+        fund=fund,
+        amount_fen=1_000_000,
+        channel="resident",
+        actor=actor,
+        received_on=datetime.date(2026, 1, 5),
+        receipt_no="SEED",
+    )
+    writers, per_writer = 8, 40
+    barrier = threading.Barrier(writers)
+    errors = []
+
+    def work(w):
+        try:
+            barrier.wait(timeout=30)
+            for i in range(per_writer):
+                try:
+                    if i % 4 == 3:
+                        services.withdraw(fund=fund, amount_fen=100, actor=actor, memo="并发支出")
+                    else:
+                        services.post_donation(
+                            fund=fund,
+                            amount_fen=100,
+                            channel="resident",
+                            actor=actor,
+                            received_on=datetime.date(2026, 1, 5),
+                            receipt_no=f"D-{w}-{i}",
+                        )
+                except Exception as error:  # a deadlock surfaces as OperationalError
+                    errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    donations, withdrawals = writers * per_writer * 3 // 4, writers * per_writer // 4
+    assert selectors.fund_balance(fund).balance_fen == 1_000_000 + (donations - withdrawals) * 100
+    assert selectors.verify_ledger().ok
