@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('amount_fen', models.BigIntegerField(verbose_name='amount (fen)')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='funds.account', verbose_name='account')),
+                ('account', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='funds.account', verbose_name='account')),
                 ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='funds.transaction', verbose_name='transaction')),
             ],
             options={
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('donor_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='charity.person', verbose_name='donor (resident)')),
                 ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='handled by')),
                 ('host', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='charity.organization', verbose_name='host organisation')),
-                ('fund', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='donations', to='funds.fund', verbose_name='fund')),
+                ('fund', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='donations', to='funds.fund', verbose_name='fund')),
                 ('restricted_fund', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='restricted_donations', to='funds.fund', verbose_name='restricted to named fund')),
                 ('refund_transaction', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunded_donation', to='funds.transaction', verbose_name='refund transaction')),
                 ('transaction', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='donation', to='funds.transaction', verbose_name='ledger transaction')),
