@@ -43,7 +43,7 @@ def test_bad_page_number_is_404_not_500(client, fund):
     assert client.get(f"/funds/{fund.pk}/?page=abc").status_code == 404
 
 
-@pytest.mark.parametrize("n", [1, 80])
+@pytest.mark.parametrize("n", [1, 500])
 def test_fund_page_uses_a_fixed_number_of_queries(client, fund, give, n, django_assert_max_num_queries):
     for i in range(n):
         give(fund, 100 + i, donor_name=f"捐赠人{i}", publish_name=True)
