@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from charity.models import Organization, Person
 from tests.factories import OrganizationFactory
@@ -47,6 +48,22 @@ def page(monkeypatch):
         yield page
         context.close()
         browser.close()
+    _drop_live_server_connections()
+
+
+def _drop_live_server_connections():
+    """End the database sessions the live server's request threads leave behind.
+
+    A request thread that ends when the browser drops its keep-alive socket can leave its connection open;
+    PostgreSQL then refuses to drop the test database at the end of the run. Only test sessions are ended.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def shot(page, name):
