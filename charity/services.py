@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from .db import insert_row
 from .errors import ConflictError, DomainError
 from .models import Area, AuditEvent, Organization, OrganizationAPIKey, Person
 from .validators import normalize_mobile
@@ -51,16 +52,18 @@ def record_audit(
     data: dict | None = None,
 ) -> AuditEvent:
     """Append one audit event. Call inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
-        actor_user_id=actor.user_id,
-        actor_organization=actor.organization,
-        surface=actor.surface,
-        action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        area=area,
-        summary=str(summary)[:300],
-        data=data or {},
+    return insert_row(
+        AuditEvent(
+            actor_user_id=actor.user_id,
+            actor_organization=actor.organization,
+            surface=actor.surface,
+            action=action,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            area=area,
+            summary=str(summary)[:300],
+            data=data or {},
+        )
     )
 
 

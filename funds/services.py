@@ -17,6 +17,7 @@ from django.db.transaction import atomic  # reverse_transaction's `transaction` 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from charity.db import insert_row, insert_rows
 from charity.errors import ConflictError, DomainError
 from charity.services import Actor, record_audit
 
@@ -129,18 +130,31 @@ def get_or_create_accounts(fund: Fund) -> dict[str, Account]:
 
     Safe under concurrency: a racing creator's rows are picked up (ON CONFLICT DO NOTHING, then re-read).
     """
-    accounts = {
-        a.kind: a for a in Account.objects.filter(fund_id=fund.pk, kind__in=STANDARD_KINDS, purpose="")
-    }
+    accounts = _standard_accounts(fund.pk)
     if len(accounts) < len(STANDARD_KINDS):
         Account.objects.bulk_create(
             [Account(fund_id=fund.pk, kind=kind) for kind in STANDARD_KINDS if kind not in accounts],
             ignore_conflicts=True,
         )
-        accounts = {
-            a.kind: a for a in Account.objects.filter(fund_id=fund.pk, kind__in=STANDARD_KINDS, purpose="")
-        }
+        accounts = _standard_accounts(fund.pk)
     return accounts
+
+
+def _standard_accounts(fund_id: int) -> dict[str, Account]:
+    # Plain SQL: this runs on every posting, and the queryset machinery costs more CPU than the query.
+    table = connection.ops.quote_name(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, kind, balance_fen FROM {table} "
+            f"WHERE fund_id = %s AND purpose = '' AND kind IN ({', '.join(['%s'] * len(STANDARD_KINDS))})",
+            [fund_id, *STANDARD_KINDS],
+        )
+        rows = cursor.fetchall()
+    names = ["id", "fund_id", "kind", "purpose", "balance_fen"]
+    return {
+        kind: Account.from_db(connection.alias, names, (pk, fund_id, kind, "", balance))
+        for pk, kind, balance in rows
+    }
 
 
 def get_or_create_restricted_account(fund: Fund, purpose: str) -> Account:
@@ -160,13 +174,16 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
     FOR NO KEY UPDATE: the balance is not a key, so inserting entries that reference the account (which take
     FOR KEY SHARE) does not wait on it. SQLite ignores the lock; its writers queue at BEGIN IMMEDIATE.
     """
-    rows = (
-        Account.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(account_ids)))
-        .order_by("pk")
-        .values_list("pk", "kind", "balance_fen")
-    )
-    return {pk: (kind, balance) for pk, kind, balance in rows}
+    ids = sorted(set(account_ids))
+    table = connection.ops.quote_name(Account._meta.db_table)
+    lock = connection.ops.for_update_sql(no_key=True) if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, kind, balance_fen FROM {table} "
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id {lock}",
+            ids,
+        )
+        return {pk: (kind, balance) for pk, kind, balance in cursor.fetchall()}
 
 
 def _check_balances(deltas: dict[int, int], locked: dict[int, tuple[str, int]]) -> None:
@@ -218,8 +235,8 @@ def _post(
     txn = Transaction(
         kind=kind, fund_id=fund.pk, memo=memo[:MEMO_MAX_LENGTH], reverses=reverses, **_actor_fields(actor)
     )
-    txn.save(force_insert=True)
-    Entry.objects.bulk_create(
+    insert_row(txn)
+    insert_rows(
         [Entry(transaction_id=txn.pk, account_id=account.pk, amount_fen=amount) for account, amount in lines]
     )
     if before_balances is not None:
@@ -251,7 +268,7 @@ def _apply_deltas(deltas: dict[int, int]) -> dict[int, int]:
     params: list[int] = [x for pk in ids for x in (pk, deltas[pk])] + ids
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET balance_fen = balance_fen + CASE id {cases} ELSE 0 END "  # noqa: S608
+            f"UPDATE {table} SET balance_fen = balance_fen + CASE id {cases} ELSE 0 END "
             f"WHERE id IN ({', '.join(['%s'] * len(ids))}) RETURNING id, balance_fen",
             params,
         )
@@ -494,7 +511,7 @@ def post_donation(
 
             def record(txn: Transaction) -> None:
                 donation.transaction = txn
-                donation.save(force_insert=True)
+                insert_row(donation)
                 record_audit(
                     actor=actor,
                     action="donation.posted",
