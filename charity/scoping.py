@@ -75,17 +75,22 @@ def scope_for_organization(organization: Organization) -> Scope:
     return Scope(paths=_roots(paths))
 
 
-def scope_for_request(request) -> Scope:
-    """The scope of whoever made this request: an organisation API key, else the logged-in staff user."""
-    cached = getattr(request, "_charity_scope", None)
+def scope_for_request(request, *, min_role: str = StaffAssignment.Role.VIEWER) -> Scope:
+    """The scope of whoever made this request: an organisation API key, else the logged-in staff user.
+
+    `min_role` applies to staff (e.g. STAFF to record money); a key acts in all the areas its
+    organisation serves.
+    """
+    cache_attr = f"_charity_scope_{min_role}"
+    cached = getattr(request, cache_attr, None)
     if cached is not None:
         return cached
     auth = getattr(request, "auth", None)
     if isinstance(auth, OrganizationAPIKey):
         scope = scope_for_organization(auth.organization)
     else:
-        scope = scope_for_user(getattr(request, "user", None))
-    request._charity_scope = scope
+        scope = scope_for_user(getattr(request, "user", None), min_role=min_role)
+    setattr(request, cache_attr, scope)
     return scope
 
 

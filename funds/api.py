@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from charity.api_common import IDEMPOTENCY_KEY_PARAMETER, ScopedQuerysetMixin, idempotent
 from charity.models import AuditEvent, StaffAssignment
-from charity.scoping import scope_for_organization, scope_for_user
+from charity.scoping import scope_for_request
 from charity.services import Actor
 
 from . import selectors, services
@@ -21,9 +21,7 @@ from .models import MAX_AMOUNT_FEN, Donation, Entry, Fund
 
 def write_scope(request):
     """Where the caller may record money: a key's served areas, or areas where the user is staff or more."""
-    if getattr(request.auth, "organization", None) is not None:
-        return scope_for_organization(request.auth.organization)
-    return scope_for_user(request.user, min_role=StaffAssignment.Role.STAFF)
+    return scope_for_request(request, min_role=StaffAssignment.Role.STAFF)
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -15,17 +15,23 @@ from tests.factories import FundFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_concurrent_withdrawals_never_overdraw_the_fund():
+def funded_fund(amount_fen):
+    """A fund holding `amount_fen` from one donation, and the actor that posted it."""
     fund = FundFactory(name="热点基金")
     actor = Actor.system()
     services.post_donation(
         fund=fund,
-        amount_fen=100_000,
+        amount_fen=amount_fen,
         channel="resident",
         actor=actor,
         received_on=datetime.date(2026, 1, 5),
-        receipt_no="HOT-1",
+        receipt_no="SEED",
     )
+    return fund, actor
+
+
+def test_concurrent_withdrawals_never_overdraw_the_fund():
+    fund, actor = funded_fund(100_000)
     barrier = threading.Barrier(20)
     outcomes = []
     lock = threading.Lock()
@@ -97,16 +103,7 @@ def test_concurrent_donations_and_withdrawals_on_one_fund_never_deadlock():
     A posting that updated several account rows in one UPDATE without locking them in primary-key order
     first deadlocked here within a few hundred postings.
     """
-    fund = FundFactory(name="热点基金")
-    actor = Actor.system()
-    services.post_donation(
-        fund=fund,
-        amount_fen=1_000_000,
-        channel="resident",
-        actor=actor,
-        received_on=datetime.date(2026, 1, 5),
-        receipt_no="SEED",
-    )
+    fund, actor = funded_fund(1_000_000)
     writers, per_writer = 8, 40
     barrier = threading.Barrier(writers)
     errors = []
