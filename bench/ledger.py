@@ -7,8 +7,9 @@ donations posted per second through post_donation with 1 and 8 writers on one ho
 as threads of one process, and as separate processes like production's gunicorn workers — the same load
 spread over 8 funds, the CPU one donation costs, and the time to read one fund's balance with 1,000 and
 with 1,000,000 ledger entries.
-Targets (2-core machine): ≥500 donations/s with 8 writers, p99 < 100 ms, balance read at 1M entries within
-2x of at 1,000.
+Targets (2-core machine): ≥500 donations/s with 8 writers on one fund (threads and processes), p99 < 100 ms,
+balance read at 1M entries within 2x of at 1,000. Each is printed as met or MISSED; a miss, or any failed
+posting, makes the exit status non-zero.
 """
 
 import datetime
@@ -37,6 +38,22 @@ READS = 500
 
 
 FAILED_RUNS: list[str] = []
+MISSED_TARGETS: list[str] = []
+TARGET_RATE = 500  # donations/s with 8 writers on one hot fund
+TARGET_P99 = 0.100  # seconds
+TARGET_BALANCE_RATIO = 2.0  # balance read at 1,000,000 entries vs at 1,000
+
+
+def check_target(label, ok, figure):
+    print(f"  target {label}: {figure} — {'met' if ok else 'MISSED'}")
+    if not ok:
+        MISSED_TARGETS.append(f"{label}: {figure}")
+
+
+def check_writer_targets(writers, where, rate, p99):
+    if writers == WRITERS and where == "one fund":
+        check_target(f"≥{TARGET_RATE} donations/s", rate >= TARGET_RATE, f"{rate:,.0f}/s")
+        check_target(f"p99 < {TARGET_P99 * 1000:.0f} ms", p99 < TARGET_P99, f"{p99 * 1000:.1f} ms")
 
 
 def report_failures(label, total, latencies):
@@ -125,6 +142,7 @@ def bench_writers(funds, actor, writers, per_writer, label):
         f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
         f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
     )
+    check_writer_targets(writers, where, total / wall, percentile(latencies, 99))
 
 
 def _process_writer(args):
@@ -160,6 +178,7 @@ def bench_processes(funds, writers, per_writer, label):
         f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
         f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
     )
+    check_writer_targets(writers, where, total / wall, percentile(latencies, 99))
 
 
 def bulk_entries(fund, pairs):
@@ -238,13 +257,21 @@ def main():
         small, large = FundFactory(name="小基金"), FundFactory(name="大基金")
         bulk_entries(small, 500)
         bulk_entries(large, 500_000)
+        medians = []
         for fund in (small, large):
             entries = Entry.objects.filter(account__fund=fund).count()
             median, balance = time_balance_read(fund)
+            medians.append(median)
             print(
                 f"fund_balance with {entries:,} entries: median {median * 1e6:.0f} µs over {READS} reads "
                 f"(balance {balance.balance_fen:,} fen)"
             )
+        ratio = medians[1] / medians[0]
+        check_target(
+            f"balance read at 1M entries within {TARGET_BALANCE_RATIO:.0f}x of at 1,000",
+            ratio <= TARGET_BALANCE_RATIO,
+            f"{ratio:.2f}x",
+        )
         start = time.perf_counter()
         report = verify_ledger()
         print(
@@ -256,6 +283,9 @@ def main():
         teardown_databases(old_config, verbosity=0)
     if FAILED_RUNS:
         sys.exit("Some postings failed: " + "; ".join(FAILED_RUNS))
+    if MISSED_TARGETS:
+        sys.exit("Targets missed: " + "; ".join(MISSED_TARGETS))
+    print("All targets met.")
 
 
 if __name__ == "__main__":

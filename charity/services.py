@@ -42,6 +42,29 @@ class Actor:
         return getattr(self.user, "pk", None)
 
 
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj=None,
+    area: Area | None = None,
+    summary: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    """The unsaved audit event of a change; `record_audit` writes it (or a one-statement write path does)."""
+    return AuditEvent(
+        actor_user_id=actor.user_id,
+        actor_organization=actor.organization,
+        surface=actor.surface,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        area=area,
+        summary=str(summary)[:300],
+        data=data or {},
+    )
+
+
 def record_audit(
     *,
     actor: Actor,
@@ -52,19 +75,7 @@ def record_audit(
     data: dict | None = None,
 ) -> AuditEvent:
     """Append one audit event. Call inside the transaction of the change it records."""
-    return insert_row(
-        AuditEvent(
-            actor_user_id=actor.user_id,
-            actor_organization=actor.organization,
-            surface=actor.surface,
-            action=action,
-            object_type=obj._meta.label_lower if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
-            area=area,
-            summary=str(summary)[:300],
-            data=data or {},
-        )
-    )
+    return insert_row(audit_event(actor=actor, action=action, obj=obj, area=area, summary=summary, data=data))
 
 
 class RegistrationError(DomainError):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from charity.db import insert_row, insert_rows
 from charity.errors import ConflictError, DomainError
-from charity.services import Actor, record_audit
+from charity.services import Actor, audit_event, record_audit
 
 from .models import MAX_AMOUNT_FEN, Account, Donation, Entry, Fund, Transaction
 from .selectors import LedgerReport, verify_ledger
@@ -471,73 +471,103 @@ def post_donation(
             field="item_description",
         )
 
+    if form == Donation.Form.IN_KIND:
+        kind, held_kind, counter_kind = (
+            Transaction.Kind.IN_KIND_DONATION,
+            Account.Kind.IN_KIND,
+            Account.Kind.IN_KIND_DONORS,
+        )
+    elif restriction == Donation.Restriction.PURPOSE:
+        kind, held_kind, counter_kind = (
+            Transaction.Kind.DONATION,
+            Account.Kind.RESTRICTED,
+            Account.Kind.DONORS,
+        )
+    else:
+        kind, held_kind, counter_kind = Transaction.Kind.DONATION, Account.Kind.GENERAL, Account.Kind.DONORS
+    memo = str(item_description or purpose or "")
+    donation = Donation(
+        fund=fund,
+        host_id=fund.host_id,
+        form=form,
+        amount_fen=amount_fen,
+        channel=channel,
+        donor_person=donor_person,
+        donor_organization=donor_organization,
+        donor_name=donor_name,
+        anonymous=anonymous,
+        publish_name=publish_name,
+        receipt_no=receipt_no,
+        receipt_waived=receipt_waived,
+        received_on=received_on,
+        handled_by=handled_by,
+        restriction=restriction,
+        restricted_fund=restricted_fund if target is not fund else None,
+        purpose=purpose,
+        item_description=item_description,
+        item_quantity=item_quantity,
+        item_unit=item_unit,
+    )
+    audit = {
+        "actor": actor,
+        "action": "donation.posted",
+        "area": _area(fund),
+        "summary": f"{fund.name}: {amount_fen} fen ({channel})",
+        "data": {
+            "amount_fen": amount_fen,
+            "fund_id": fund.pk,
+            "form": form,
+            "restriction": restriction,
+            "receipt_no": receipt_no,
+        },
+    }
+
     # A duplicate receipt number is refused by the unique constraint (host, receipt_no), caught below: one
     # query fewer on every donation than checking first, and no window between a check and the insert.
     try:
-        with transaction.atomic():
-            if form == Donation.Form.IN_KIND:
-                accounts = get_or_create_accounts(target)
-                held, counterpart = accounts[Account.Kind.IN_KIND], accounts[Account.Kind.IN_KIND_DONORS]
-                kind = Transaction.Kind.IN_KIND_DONATION
-            else:
-                accounts = get_or_create_accounts(target)
-                held = accounts[Account.Kind.GENERAL]
-                if restriction == Donation.Restriction.PURPOSE:
-                    held = get_or_create_restricted_account(fund, purpose)
-                counterpart = accounts[Account.Kind.DONORS]
-                kind = Transaction.Kind.DONATION
-            donation = Donation(
-                fund=fund,
-                host_id=fund.host_id,
-                form=form,
-                amount_fen=amount_fen,
-                channel=channel,
-                donor_person=donor_person,
-                donor_organization=donor_organization,
-                donor_name=donor_name,
-                anonymous=anonymous,
-                publish_name=publish_name,
-                receipt_no=receipt_no,
-                receipt_waived=receipt_waived,
-                received_on=received_on,
-                handled_by=handled_by,
-                restriction=restriction,
-                restricted_fund=restricted_fund if target is not fund else None,
-                purpose=purpose,
-                item_description=item_description,
-                item_quantity=item_quantity,
-                item_unit=item_unit,
+        if connection.vendor == "postgresql":
+            # One statement, the same rows (funds/postgres.py); None: the accounts are not there yet.
+            from .postgres import post_donation_in_one_statement
+
+            posted = post_donation_in_one_statement(
+                donation=donation,
+                txn=Transaction(
+                    kind=kind, fund_id=fund.pk, memo=memo[:MEMO_MAX_LENGTH], **_actor_fields(actor)
+                ),
+                held=(
+                    fund.pk if held_kind == Account.Kind.RESTRICTED else target.pk,
+                    held_kind,
+                    purpose if held_kind == Account.Kind.RESTRICTED else "",
+                ),
+                counterpart=(target.pk, counter_kind),
+                audit=audit_event(obj=donation, **audit),
             )
+            if posted is not None:
+                return posted
+        with transaction.atomic():
+            accounts = get_or_create_accounts(target)
+            if held_kind == Account.Kind.RESTRICTED:
+                held = get_or_create_restricted_account(fund, purpose)
+            else:
+                held = accounts[held_kind]
+            counterpart = accounts[counter_kind]
 
             def record(txn: Transaction) -> None:
                 donation.transaction = txn
                 insert_row(donation)
-                record_audit(
-                    actor=actor,
-                    action="donation.posted",
-                    obj=donation,
-                    area=_area(fund),
-                    summary=f"{fund.name}: {amount_fen} fen ({channel})",
-                    data={
-                        "amount_fen": amount_fen,
-                        "fund_id": fund.pk,
-                        "transaction_id": txn.pk,
-                        "form": form,
-                        "restriction": restriction,
-                        "receipt_no": receipt_no,
-                    },
-                )
+                audit["data"]["transaction_id"] = txn.pk
+                record_audit(obj=donation, **audit)
 
             _post(
                 fund=fund,
                 kind=kind,
                 lines=[(held, amount_fen), (counterpart, -amount_fen)],
                 actor=actor,
-                memo=str(item_description or purpose or ""),
+                memo=memo,
                 before_balances=record,
             )
     except IntegrityError as exc:
-        # The check above and a racing insert of the same receipt number: the unique constraint decides.
+        # A racing insert of the same receipt number: the unique constraint decides.
         if receipt_no and (
             "receipt" in str(exc)
             or Donation.objects.filter(host_id=fund.host_id, receipt_no=receipt_no).exists()

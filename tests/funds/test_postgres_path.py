@@ -1,0 +1,157 @@
+"""PostgreSQL posts a donation in one prepared statement (funds/postgres.py). It must write exactly the rows
+the generic path (services._post) writes, fall back to it when an account does not exist yet, and refuse what
+the generic path refuses, leaving nothing behind."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+from charity.models import AuditEvent, Organization
+from charity.services import Actor
+from funds import postgres, selectors, services
+from funds.models import Account, Donation, Entry, Transaction
+from tests.factories import OrganizationFactory, PersonFactory, StaffUserFactory
+
+pytestmark = pytest.mark.postgres
+
+DAY = datetime.date(2026, 3, 1)
+
+
+def generic_only(monkeypatch):
+    """Make the one-statement path decline, as it does when an account is missing: the generic path runs."""
+    monkeypatch.setattr(postgres, "post_donation_in_one_statement", lambda **kwargs: None)
+
+
+def written_by(donation):
+    """Everything one donation wrote, less the ids and times that necessarily differ between two postings."""
+    txn = donation.transaction
+    audit = AuditEvent.objects.get(object_type="funds.donation", object_id=str(donation.pk))
+    entries = Entry.objects.filter(transaction=txn).order_by("id").values_list("account_id", "amount_fen")
+    audit_data = dict(audit.data)
+    assert audit_data.pop("transaction_id") == txn.pk
+    assert audit_data.pop("receipt_no") == donation.receipt_no
+    return {
+        "transaction": model_to_dict(Transaction.objects.get(pk=txn.pk), exclude=["id"]),
+        "entries": list(entries),
+        "donation": model_to_dict(
+            Donation.objects.get(pk=donation.pk), exclude=["id", "transaction", "receipt_no"]
+        ),
+        "audit": model_to_dict(audit, exclude=["id", "object_id"]) | {"data": audit_data},
+    }
+
+
+def balances(fund_ids):
+    return dict(Account.objects.filter(fund_id__in=fund_ids).values_list("id", "balance_fen"))
+
+
+CASES = {
+    "unrestricted money": {},
+    "restricted to a purpose": {"restriction": "purpose", "purpose": "助老"},
+    "restricted to a named fund": {"restriction": "named_fund"},
+    "goods in kind": {
+        "form": "in_kind",
+        "item_description": "轮椅",
+        "item_quantity": Decimal("2.50"),
+        "item_unit": "台",
+    },
+    "from a named resident, published": {"donor": "person", "publish_name": True, "channel": "resident"},
+    "from an organisation, anonymous": {"donor": "organization", "anonymous": True, "channel": "merchant"},
+    "waived receipt, handled by staff": {"receipt_waived": True, "handled": True, "channel": "online"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES)
+def test_one_statement_writes_exactly_what_the_generic_path_writes(case, fund, named_fund, monkeypatch):
+    options = dict(CASES[case])
+    donor = options.pop("donor", None)
+    if donor == "person":
+        options["donor_person"] = PersonFactory(community=fund.community)
+        options["donor_name"] = options["donor_person"].name
+    elif donor == "organization":
+        options["donor_organization"] = OrganizationFactory(type=Organization.Type.MERCHANT)
+        options["donor_name"] = options["donor_organization"].name
+    staff = StaffUserFactory()
+    if options.pop("handled", False):
+        options["handled_by"] = staff
+    if options.get("restriction") == "named_fund":
+        options["restricted_fund"] = named_fund
+    options.setdefault("channel", "resident")
+    actor = Actor(user=staff, organization=fund.host, surface=AuditEvent.Surface.ADMIN)
+
+    def give(receipt_no):
+        receipt = {} if options.get("receipt_waived") else {"receipt_no": receipt_no}
+        return services.post_donation(
+            fund=fund, amount_fen=12_345, actor=actor, received_on=DAY, **receipt, **options
+        )
+
+    give("FIRST")  # creates the accounts this kind of donation needs (the one-statement path needs them)
+    before = balances([fund.pk, named_fund.pk])
+    with CaptureQueriesContext(connection) as fast_queries:
+        fast = give("FAST")
+    after_fast = balances([fund.pk, named_fund.pk])
+    generic_only(monkeypatch)
+    generic = give("GENERIC")
+    after_generic = balances([fund.pk, named_fund.pk])
+
+    statements = [q["sql"] for q in fast_queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("WITH acc AS")
+    assert written_by(fast) == written_by(generic)
+    moved_fast = {pk: after_fast[pk] - before[pk] for pk in before}
+    moved_generic = {pk: after_generic[pk] - after_fast[pk] for pk in before}
+    assert moved_fast == moved_generic and sum(moved_fast.values()) == 0
+    assert fast.pk and fast.transaction.pk and fast.transaction_id == fast.transaction.pk
+    assert selectors.verify_ledger().ok
+
+
+@pytest.mark.django_db
+def test_a_fund_without_accounts_falls_back_and_nothing_is_written_twice(fund, give):
+    assert not Account.objects.filter(fund=fund).exists()
+    first = give(fund, 1_000)
+    assert Donation.objects.count() == 1 and Transaction.objects.count() == 1
+    assert Entry.objects.count() == 2 and AuditEvent.objects.filter(action="donation.posted").count() == 1
+    # A purpose seen for the first time needs its restricted account: the fallback creates it.
+    give(fund, 2_000, restriction="purpose", purpose="助学")
+    give(fund, 3_000, restriction="purpose", purpose="助学")
+    assert Donation.objects.count() == 3 and Entry.objects.count() == 6
+    assert selectors.fund_balance(fund).balance_fen == 6_000
+    assert first.transaction.entries.count() == 2
+    assert selectors.verify_ledger().ok
+
+
+@pytest.mark.django_db
+def test_a_duplicate_receipt_is_refused_and_leaves_the_callers_transaction_usable(fund, give):
+    give(fund, 1_000, receipt_no="R-1")
+    counts = [m.objects.count() for m in (Donation, Transaction, Entry, AuditEvent)]
+    with transaction.atomic():
+        with pytest.raises(services.DuplicateReceipt):
+            give(fund, 2_000, receipt_no="R-1")
+        give(fund, 3_000, receipt_no="R-2")  # the savepoint kept the outer transaction alive
+    models = (Donation, Transaction, Entry, AuditEvent)
+    added = [m.objects.count() - n for m, n in zip(models, counts, strict=True)]
+    assert added == [1, 1, 2, 1]
+    assert selectors.fund_balance(fund).balance_fen == 4_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_donation_is_one_prepared_statement(fund, give):
+    give(fund, 1_000)
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(6):
+            give(fund, 1_000 + n)
+    assert len(queries.captured_queries) == 6  # no BEGIN, no COMMIT: the statement is its own transaction
+    with pytest.raises(services.DuplicateReceipt):  # and a refusal in autocommit leaves nothing behind
+        give(fund, 5, receipt_no=Donation.objects.latest("id").receipt_no)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH acc AS%%'"
+        )
+        assert sum(row[0] for row in cursor.fetchall()) >= 6
+    assert Donation.objects.count() == 7
+    assert selectors.fund_balance(fund).balance_fen == 7_015
+    assert selectors.verify_ledger().ok
