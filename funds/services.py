@@ -71,6 +71,11 @@ STANDARD_KINDS = (
     Account.Kind.DISBURSED,
 )
 HELD_KINDS = frozenset(Account.HELD)
+# Checked on every donation; TextChoices.values builds a new list on each access.
+TRANSACTION_KINDS = frozenset(Transaction.Kind.values)
+CHANNELS = frozenset(Donation.Channel.values)
+RESTRICTIONS = frozenset(Donation.Restriction.values)
+FORMS = frozenset(Donation.Form.values)
 PURPOSE_MAX_LENGTH = 200
 MEMO_MAX_LENGTH = 300
 
@@ -226,7 +231,7 @@ def _post(
         raise LedgerError(
             _("The lines of a ledger transaction must add up to zero."), code="unbalanced", field="lines"
         )
-    if kind not in Transaction.Kind.values:
+    if not isinstance(kind, str) or kind not in TRANSACTION_KINDS:
         raise LedgerError(_("Unknown kind of ledger transaction."), field="kind")
 
     if locked is not None and set(deltas) <= set(locked):
@@ -345,7 +350,7 @@ def post_donation(
     DuplicateReceipt.
     """
     amount_fen = _check_amount(amount_fen)
-    if channel not in Donation.Channel.values:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise DonationError(
             _("Choose a donation channel from the list."), code="invalid_channel", field="channel"
         )
@@ -395,7 +400,7 @@ def post_donation(
             _("An anonymous donor's name cannot be published."), code="invalid_donor", field="publish_name"
         )
 
-    if restriction not in Donation.Restriction.values:
+    if not isinstance(restriction, str) or restriction not in RESTRICTIONS:
         raise DonationError(
             _("Choose how the donation is restricted."), code="invalid_restriction", field="restriction"
         )
@@ -444,7 +449,7 @@ def post_donation(
             field="purpose",
         )
 
-    if form not in Donation.Form.values:
+    if not isinstance(form, str) or form not in FORMS:
         raise DonationError(_("Choose money or goods."), code="invalid_form", field="form")
     item_description = _check_text(
         item_description, field="item_description", max_length=200, code="item_required"

@@ -110,11 +110,17 @@ def test_donation_to_closed_fund_is_refused(fund, actor):
     assert error.status == 409
 
 
-def test_donation_with_an_unknown_channel_is_refused(fund, actor):
-    error = assert_refused(
-        "invalid_channel", donate, fund=fund, amount_fen=100, actor=actor, channel="wechat"
-    )
+@pytest.mark.parametrize("channel", ["wechat", ["resident"], None, 3])
+def test_donation_with_an_unknown_channel_is_refused(fund, actor, channel):
+    error = assert_refused("invalid_channel", donate, fund=fund, amount_fen=100, actor=actor, channel=channel)
     assert error.field == "channel"
+
+
+@pytest.mark.parametrize(("field", "value"), [("restriction", ["purpose"]), ("form", {"money": 1})])
+def test_donation_with_an_unhashable_choice_is_refused_with_its_field(fund, actor, field, value):
+    with pytest.raises(services.DonationError) as refused:
+        donate(fund=fund, amount_fen=100, actor=actor, **{field: value})
+    assert refused.value.field == field
 
 
 def test_donation_without_receipt_or_waiver_is_refused(fund, actor):

@@ -139,3 +139,39 @@ def test_concurrent_donations_and_withdrawals_on_one_fund_never_deadlock():
     donations, withdrawals = writers * per_writer * 3 // 4, writers * per_writer // 4
     assert selectors.fund_balance(fund).balance_fen == 1_000_000 + (donations - withdrawals) * 100
     assert selectors.verify_ledger().ok
+
+
+def test_racing_donations_with_one_receipt_number_record_it_once():
+    """Eight clients post the same receipt at once (a double-clicked form, a retried import): one donation."""
+    fund, actor = funded_fund(1_000)
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def give():
+        try:
+            barrier.wait(timeout=30)
+            try:
+                services.post_donation(
+                    fund=fund,
+                    amount_fen=500,
+                    channel="resident",
+                    actor=actor,
+                    received_on=datetime.date(2026, 1, 5),
+                    receipt_no="同一张票据",
+                )
+                outcomes.append("ok")
+            except DomainError as error:
+                outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=give) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["duplicate_receipt"] * 7 + ["ok"]
+    assert Transaction.objects.count() == 2  # the seed and the one donation: a refused one leaves nothing
+    assert selectors.fund_balance(fund).balance_fen == 1_500
+    assert selectors.verify_ledger().ok
