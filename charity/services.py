@@ -65,17 +65,9 @@ def audit_event(
     )
 
 
-def record_audit(
-    *,
-    actor: Actor,
-    action: str,
-    obj=None,
-    area: Area | None = None,
-    summary: str = "",
-    data: dict | None = None,
-) -> AuditEvent:
-    """Append one audit event. Call inside the transaction of the change it records."""
-    return insert_row(audit_event(actor=actor, action=action, obj=obj, area=area, summary=summary, data=data))
+def record_audit(**event) -> AuditEvent:
+    """Append one audit event (the arguments of `audit_event`). Call inside the transaction of the change."""
+    return insert_row(audit_event(**event))
 
 
 class RegistrationError(DomainError):

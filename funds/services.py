@@ -22,6 +22,7 @@ from charity.errors import ConflictError, DomainError
 from charity.services import Actor, audit_event, record_audit
 
 from .models import MAX_AMOUNT_FEN, Account, Donation, Entry, Fund, Transaction
+from .postgres import post_donation_in_one_statement
 from .selectors import LedgerReport, verify_ledger
 
 
@@ -532,8 +533,6 @@ def post_donation(
     try:
         if connection.vendor == "postgresql":
             # One statement, the same rows (funds/postgres.py); None: the accounts are not there yet.
-            from .postgres import post_donation_in_one_statement
-
             posted = post_donation_in_one_statement(
                 donation=donation,
                 txn=Transaction(

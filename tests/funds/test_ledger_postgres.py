@@ -30,32 +30,39 @@ def funded_fund(amount_fen):
     return fund, actor
 
 
-def test_concurrent_withdrawals_never_overdraw_the_fund():
-    fund, actor = funded_fund(100_000)
-    barrier = threading.Barrier(20)
+def at_once(callers, action):
+    """Run `action` in `callers` threads released together; return the sorted outcomes ("ok" or a code)."""
+    barrier = threading.Barrier(callers)
     outcomes = []
     lock = threading.Lock()
 
-    def spend():
+    def call():
         try:
             barrier.wait(timeout=30)
             try:
-                services.withdraw(fund=fund, amount_fen=10_000, actor=actor, memo="并发")
+                action()
                 outcome = "ok"
             except DomainError as error:
                 outcome = error.code
             with lock:
                 outcomes.append(outcome)
         finally:
-            connection.close()
+            connection.close()  # each thread has its own connection; the test database must be droppable
 
-    threads = [threading.Thread(target=spend) for _ in range(20)]
+    threads = [threading.Thread(target=call) for _ in range(callers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return sorted(outcomes)
 
-    assert sorted(outcomes) == ["insufficient_funds"] * 10 + ["ok"] * 10
+
+def test_concurrent_withdrawals_never_overdraw_the_fund():
+    fund, actor = funded_fund(100_000)
+
+    outcomes = at_once(20, lambda: services.withdraw(fund=fund, amount_fen=10_000, actor=actor, memo="并发"))
+
+    assert outcomes == ["insufficient_funds"] * 10 + ["ok"] * 10
     assert selectors.fund_balance(fund).balance_fen == 0
     assert Transaction.objects.filter(kind="disbursement").count() == 10
     assert selectors.verify_ledger().ok
@@ -72,27 +79,9 @@ def test_concurrent_refunds_of_one_donation_refund_it_once():
         received_on=datetime.date(2026, 1, 5),
         receipt_waived=True,
     )
-    barrier = threading.Barrier(8)
-    outcomes = []
+    outcomes = at_once(8, lambda: services.refund_donation(donation=donation, reason="重复", actor=actor))
 
-    def refund():
-        try:
-            barrier.wait(timeout=30)
-            try:
-                services.refund_donation(donation=donation, reason="重复", actor=actor)
-                outcomes.append("ok")
-            except DomainError as error:
-                outcomes.append(error.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(outcomes) == ["already_refunded"] * 7 + ["ok"]
+    assert outcomes == ["already_refunded"] * 7 + ["ok"]
     assert selectors.fund_balance(fund).balance_fen == 0
     assert selectors.verify_ledger().ok
 
@@ -144,34 +133,20 @@ def test_concurrent_donations_and_withdrawals_on_one_fund_never_deadlock():
 def test_racing_donations_with_one_receipt_number_record_it_once():
     """Eight clients post the same receipt at once (a double-clicked form, a retried import): one donation."""
     fund, actor = funded_fund(1_000)
-    barrier = threading.Barrier(8)
-    outcomes = []
 
-    def give():
-        try:
-            barrier.wait(timeout=30)
-            try:
-                services.post_donation(
-                    fund=fund,
-                    amount_fen=500,
-                    channel="resident",
-                    actor=actor,
-                    received_on=datetime.date(2026, 1, 5),
-                    receipt_no="同一张票据",
-                )
-                outcomes.append("ok")
-            except DomainError as error:
-                outcomes.append(error.code)
-        finally:
-            connection.close()
+    outcomes = at_once(
+        8,
+        lambda: services.post_donation(
+            fund=fund,
+            amount_fen=500,
+            channel="resident",
+            actor=actor,
+            received_on=datetime.date(2026, 1, 5),
+            receipt_no="同一张票据",
+        ),
+    )
 
-    threads = [threading.Thread(target=give) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(outcomes) == ["duplicate_receipt"] * 7 + ["ok"]
+    assert outcomes == ["duplicate_receipt"] * 7 + ["ok"]
     assert Transaction.objects.count() == 2  # the seed and the one donation: a refused one leaves nothing
     assert selectors.fund_balance(fund).balance_fen == 1_500
     assert selectors.verify_ledger().ok

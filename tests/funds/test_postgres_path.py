@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from charity.models import AuditEvent, Organization
 from charity.services import Actor
-from funds import postgres, selectors, services
+from funds import selectors, services
 from funds.models import Account, Donation, Entry, Transaction
 from tests.factories import OrganizationFactory, PersonFactory, StaffUserFactory
 
@@ -23,7 +23,7 @@ DAY = datetime.date(2026, 3, 1)
 
 def generic_only(monkeypatch):
     """Make the one-statement path decline, as it does when an account is missing: the generic path runs."""
-    monkeypatch.setattr(postgres, "post_donation_in_one_statement", lambda **kwargs: None)
+    monkeypatch.setattr(services, "post_donation_in_one_statement", lambda **kwargs: None)
 
 
 def written_by(donation):
@@ -95,11 +95,13 @@ def test_one_statement_writes_exactly_what_the_generic_path_writes(case, fund, n
         fast = give("FAST")
     after_fast = balances([fund.pk, named_fund.pk])
     generic_only(monkeypatch)
-    generic = give("GENERIC")
+    with CaptureQueriesContext(connection) as generic_queries:
+        generic = give("GENERIC")
     after_generic = balances([fund.pk, named_fund.pk])
 
     statements = [q["sql"] for q in fast_queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 1 and statements[0].startswith("WITH acc AS")
+    assert not any(q["sql"].startswith("WITH acc AS") for q in generic_queries.captured_queries)
     assert written_by(fast) == written_by(generic)
     moved_fast = {pk: after_fast[pk] - before[pk] for pk in before}
     moved_generic = {pk: after_generic[pk] - after_fast[pk] for pk in before}
