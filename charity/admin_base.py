@@ -41,9 +41,13 @@ class ScopedAdminMixin:
     def get_queryset(self, request):
         return self.scoped(super().get_queryset(request), request)
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Django redirects to the admin index here; out of scope must be a plain 404 (DESIGN.md §3).
-        raise Http404
+    def get_object(self, request, object_id, from_field=None):
+        # Django redirects a missing object to the admin index with a message; out of scope must be a plain
+        # 404 that says nothing of whether the object exists elsewhere (DESIGN.md §3).
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
 
     def _area_of(self, obj):
         area = obj
