@@ -11,6 +11,7 @@ statement: Django binds parameters on the client (psycopg's ClientCursor), so Po
 parse and plan it again on every call.
 """
 
+import re
 from functools import cache
 
 from django.db import connection
@@ -49,6 +50,9 @@ def insert_row(obj):
     return insert_rows([obj])[0]
 
 
+_SIZED_VARCHAR = re.compile(r"varchar\(\d+\)")
+
+
 @cache
 def _insert_select_sql(model, computed: tuple[tuple[str, str], ...]) -> tuple[str, tuple]:
     expressions = dict(computed)
@@ -61,7 +65,9 @@ def _insert_select_sql(model, computed: tuple[tuple[str, str], ...]) -> tuple[st
         # Typed, so that a server-side bound NULL or string has a type; a varchar loses its length here
         # (an explicit cast to varchar(n) would truncate) and the column's own length still holds.
         db_type = f.db_type(connection)
-        placeholder = f"%s::{'varchar' if db_type.startswith('varchar(') else db_type}"
+        if db_type.startswith(("char(", "character(")):
+            raise ValueError(f"{f}: a cast to {db_type} would truncate silently")
+        placeholder = "%s::" + ("varchar" if _SIZED_VARCHAR.fullmatch(db_type) else db_type)
         expression = expressions.get(f.column, placeholder)
         if expression is placeholder or "{value}" in expression:
             fields.append(f)
@@ -92,10 +98,11 @@ def _preparing_cursor_class():
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # psycopg records the query for unprepared statements only; Django's query log reads it.
+        def _send_query_prepared(self, name, pgq, *args, **kwargs):
+            # psycopg records the query for unprepared statements only; Django's query log reads it. (A
+            # private hook: if psycopg renames it, this is simply not called and the log shows no SQL.)
             self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
+            return super()._send_query_prepared(name, pgq, *args, **kwargs)
 
     return PreparingCursor
 
@@ -105,16 +112,28 @@ def execute_prepared(sql: str, params: list) -> list[tuple]:
 
     Through Django's cursor wrapper, so errors become django.db errors (IntegrityError…), execute_wrappers and
     query logging see it, and a broken transaction is refused as usual. psycopg keeps the prepared statement
-    per connection (at most `prepared_max`) and PostgreSQL re-plans it if the schema changes.
+    per connection (at most `prepared_max`), and PostgreSQL re-plans it if the schema changes. Every int is
+    sent as int8, so that one statement is prepared once rather than once per int2/int4/int8 combination
+    of its values; a rollback of the connection's transaction makes psycopg forget (DEALLOCATE) them all.
     """
+    from psycopg.types.numeric import Int8
+
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    if connection.connection.prepare_threshold is None:
-        # Django turns psycopg's automatic preparing off, and that refuses prepare=True too. Its own cursors
-        # bind on the client and never prepare, so a threshold no statement reaches changes nothing else.
-        connection.connection.prepare_threshold = 2**62
-    raw = _preparing_cursor_class()(connection.connection)
-    wrapper = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-    with wrapper as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    raw = connection.connection
+    params = [Int8(p) if type(p) is int else p for p in params]  # not bool, an int subclass
+    cursor = _preparing_cursor_class()(raw)
+    wrapper = (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
+    # Django turns psycopg's preparing off (prepare_threshold=None), and that refuses prepare=True too. It is
+    # on for this statement only: while it is on, psycopg also watches every other statement on the
+    # connection and forgets its prepared statements after any ROLLBACK TO SAVEPOINT.
+    raw.prepare_threshold = 2**62  # no statement is ever prepared for being run often, only when asked
+    try:
+        with wrapper as c:
+            c.execute(sql, params)
+            return c.fetchall()
+    finally:
+        raw.prepare_threshold = None

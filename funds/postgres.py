@@ -66,14 +66,20 @@ def post_donation_in_one_statement(
         f"don AS ({donation_sql} FROM txn RETURNING id), "
         f"aud AS ({audit_sql} FROM txn, don RETURNING id), "
         # lk, upd: lock the accounts in primary-key order, as every posting does, and move the balances.
-        # Last, so that on a hot fund the lock is held for the balance update and the commit only.
+        # Last, so that on a hot fund the lock is held for the balance update and the commit only. Only if
+        # txn was written: a statement that declines must hold no lock (the caller's fallback path, inside
+        # the same transaction, would otherwise keep it while creating the missing account, and deadlock
+        # with a concurrent first donation to the same purpose).
         f"lk AS (SELECT id, kind FROM {account} WHERE id IN (SELECT id FROM acc) "
-        f"ORDER BY id FOR NO KEY UPDATE), "
+        f"AND EXISTS (SELECT FROM txn) ORDER BY id FOR NO KEY UPDATE), "
         f"upd AS (UPDATE {account} a SET balance_fen = a.balance_fen + {locked_amount} "
         f"FROM lk, txn WHERE a.id = lk.id RETURNING a.id) "
-        # The scalar subqueries run left to right: the inserts, then the lock and the update.
-        f"SELECT (SELECT id FROM txn), (SELECT id FROM don), (SELECT count(*) FROM ent), "
-        f"(SELECT count(*) FROM aud), (SELECT count(*) FROM upd)"
+        # The scalar subqueries run left to right: the inserts, then the lock and the update. The last one
+        # checks the posting is whole — two entries, the audit event, both balances — and if it is not,
+        # divides by zero, which aborts the whole statement so that nothing at all is written.
+        f"SELECT (SELECT id FROM txn), (SELECT id FROM don), 1 / ("
+        f"NOT EXISTS (SELECT FROM txn) OR ((SELECT count(*) FROM ent) = 2 AND (SELECT count(*) FROM aud) = 1 "
+        f"AND (SELECT count(*) FROM upd) = 2))::int"
     )
     params = [
         *held,
@@ -84,12 +90,12 @@ def post_donation_in_one_statement(
         *audit_params,
         *(amount, amount),  # upd
     ]
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or not connection.get_autocommit():
         with transaction.atomic():  # a savepoint: a refused donation leaves the caller's transaction usable
             rows = execute_prepared(sql, params)
     else:
         rows = execute_prepared(sql, params)  # one statement is one transaction
-    txn_id, donation_id, *_counts = rows[0]
+    txn_id, donation_id, _whole = rows[0]
     if txn_id is None:
         return None
     txn.pk, donation.pk = txn_id, donation_id

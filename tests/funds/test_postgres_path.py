@@ -3,16 +3,16 @@ the generic path (services._post) writes, fall back to it when an account does n
 the generic path refuses, leaving nothing behind."""
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
-from django.forms.models import model_to_dict
+from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from charity.models import AuditEvent, Organization
 from charity.services import Actor
-from funds import selectors, services
+from funds import postgres, selectors, services
 from funds.models import Account, Donation, Entry, Transaction
 from tests.factories import OrganizationFactory, PersonFactory, StaffUserFactory
 
@@ -26,6 +26,16 @@ def generic_only(monkeypatch):
     monkeypatch.setattr(services, "post_donation_in_one_statement", lambda **kwargs: None)
 
 
+def row(obj, *exclude):
+    """Every stored column of `obj`, as the database holds it, less `exclude` (and the primary key)."""
+    obj = type(obj).objects.get(pk=obj.pk)
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if not f.primary_key and f.attname not in exclude
+    }
+
+
 def written_by(donation):
     """Everything one donation wrote, less the ids and times that necessarily differ between two postings."""
     txn = donation.transaction
@@ -34,13 +44,13 @@ def written_by(donation):
     audit_data = dict(audit.data)
     assert audit_data.pop("transaction_id") == txn.pk
     assert audit_data.pop("receipt_no") == donation.receipt_no
+    stamps = [row(txn)["posted_at"], row(donation)["created_at"], audit.created_at]
+    assert all(stamps) and max(stamps) - min(stamps) < datetime.timedelta(seconds=5)
     return {
-        "transaction": model_to_dict(Transaction.objects.get(pk=txn.pk), exclude=["id"]),
+        "transaction": row(txn, "posted_at"),
         "entries": list(entries),
-        "donation": model_to_dict(
-            Donation.objects.get(pk=donation.pk), exclude=["id", "transaction", "receipt_no"]
-        ),
-        "audit": model_to_dict(audit, exclude=["id", "object_id"]) | {"data": audit_data},
+        "donation": row(donation, "transaction_id", "receipt_no", "created_at"),
+        "audit": row(audit, "object_id", "created_at", "data") | {"data": audit_data},
     }
 
 
@@ -107,6 +117,7 @@ def test_one_statement_writes_exactly_what_the_generic_path_writes(case, fund, n
     moved_generic = {pk: after_generic[pk] - after_fast[pk] for pk in before}
     assert moved_fast == moved_generic and sum(moved_fast.values()) == 0
     assert fast.pk and fast.transaction.pk and fast.transaction_id == fast.transaction.pk
+    assert written_by(fast)["donation"]["host_id"] == fund.host_id
     assert selectors.verify_ledger().ok
 
 
@@ -157,3 +168,64 @@ def test_outside_a_transaction_a_donation_is_one_prepared_statement(fund, give):
     assert Donation.objects.count() == 7
     assert selectors.fund_balance(fund).balance_fen == 7_015
     assert selectors.verify_ledger().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_declines_holds_no_lock(fund, give):
+    """The first donation to a new purpose: the restricted account is missing, the statement writes nothing
+    and must not keep the donors account locked while the fallback creates the account (a concurrent first
+    donation to the same purpose would deadlock with it)."""
+    give(fund, 1_000)  # the standard accounts exist; no restricted account yet
+    donors = Account.objects.get(fund=fund, kind=Account.Kind.DONORS)
+    seen = {}
+
+    def try_lock():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT id FROM funds_account WHERE id = %s FOR UPDATE NOWAIT", [donors.pk])
+            seen["locked"] = False
+        except OperationalError:
+            seen["locked"] = True
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        declined = postgres.post_donation_in_one_statement(
+            donation=Donation(
+                fund=fund,
+                host_id=fund.host_id,
+                amount_fen=5,
+                channel="resident",
+                receipt_no="NEW",
+                received_on=DAY,
+                restriction="purpose",
+                purpose="新用途",
+            ),
+            txn=Transaction(kind="donation", fund_id=fund.pk),
+            held=(fund.pk, Account.Kind.RESTRICTED, "新用途"),
+            counterpart=(fund.pk, Account.Kind.DONORS),
+            audit=AuditEvent(surface="system", action="donation.posted", data={}),
+        )
+        thread = threading.Thread(target=try_lock)
+        thread.start()
+        thread.join(timeout=30)
+    assert declined is None and seen == {"locked": False}
+    assert Donation.objects.count() == 1 and Entry.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_statement_is_prepared_once_whatever_the_amounts_and_survives_a_refusal(fund, give):
+    give(fund, 1_000)
+    for amount in (5, 50_000, 5_000_000_000):  # int2, int4 and int8 values: one statement
+        give(fund, amount)
+    with transaction.atomic():  # a refusal rolls back to a savepoint: the statement stays prepared
+        with pytest.raises(services.DuplicateReceipt):
+            give(fund, 7, receipt_no=Donation.objects.latest("id").receipt_no)
+        give(fund, 8)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH acc AS%%'"
+        )
+        # one statement, run six times: the first (declined: no accounts yet), three amounts, the refusal, 8
+        assert [row[0] for row in cursor.fetchall()] == [6]
