@@ -130,10 +130,12 @@ def execute_prepared(sql: str, params: list) -> list[tuple]:
     # Django turns psycopg's preparing off (prepare_threshold=None), and that refuses prepare=True too. It is
     # on for this statement only: while it is on, psycopg also watches every other statement on the
     # connection and forgets its prepared statements after any ROLLBACK TO SAVEPOINT.
-    raw.prepare_threshold = 2**62  # no statement is ever prepared for being run often, only when asked
+    previous = raw.prepare_threshold
+    if previous is None:
+        raw.prepare_threshold = 2**62  # no statement is ever prepared for being run often, only when asked
     try:
         with wrapper as c:
             c.execute(sql, params)
             return c.fetchall()
     finally:
-        raw.prepare_threshold = None
+        raw.prepare_threshold = previous  # a threshold set in the settings' OPTIONS stays as it was
