@@ -30,11 +30,16 @@ def _insert_sql(model, rows: int) -> tuple[str, tuple]:
     return sql, fields
 
 
+def _saved_values(obj, fields) -> list:
+    """The values save() would write for `fields` of an unsaved instance (pre_save sets auto_now_add)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
 def insert_rows(objs: list) -> list:
     """INSERT unsaved instances of one model in one statement; set and return their primary keys."""
     model = type(objs[0])
     sql, fields = _insert_sql(model, len(objs))
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    params = [value for obj in objs for value in _saved_values(obj, fields)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         pks = [row[0] for row in cursor.fetchall()]
@@ -85,17 +90,24 @@ def insert_select(obj, computed: dict[str, str]) -> tuple[str, list]:
     caller appends FROM / WHERE / RETURNING.
     """
     sql, fields = _insert_select_sql(type(obj), tuple(sorted(computed.items())))
-    return sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    return sql, _saved_values(obj, fields)
 
 
 @cache
 def _preparing_cursor_class():
     import psycopg  # only on PostgreSQL
+    from psycopg.types.numeric import Int8
 
     class PreparingCursor(psycopg.Cursor):
-        """A server-side binding cursor that prepares every statement it runs."""
+        """A server-side binding cursor that prepares every statement it runs.
+
+        Every int is sent as int8, so that one statement is prepared once rather than once per int2/int4/int8
+        combination of its values.
+        """
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
+            if params is not None:
+                params = [Int8(p) if type(p) is int else p for p in params]  # not bool, an int subclass
             return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
         def _send_query_prepared(self, name, pgq, *args, **kwargs):
@@ -112,17 +124,13 @@ def execute_prepared(sql: str, params: list) -> list[tuple]:
 
     Through Django's cursor wrapper, so errors become django.db errors (IntegrityError…), execute_wrappers and
     query logging see it, and a broken transaction is refused as usual. psycopg keeps the prepared statement
-    per connection (at most `prepared_max`), and PostgreSQL re-plans it if the schema changes. Every int is
-    sent as int8, so that one statement is prepared once rather than once per int2/int4/int8 combination
-    of its values; a rollback of the connection's transaction makes psycopg forget (DEALLOCATE) them all.
+    per connection (at most `prepared_max`), and PostgreSQL re-plans it if the schema changes. A rollback of
+    the connection's transaction makes psycopg forget (DEALLOCATE) them all.
     """
-    from psycopg.types.numeric import Int8
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = connection.connection
-    params = [Int8(p) if type(p) is int else p for p in params]  # not bool, an int subclass
     cursor = _preparing_cursor_class()(raw)
     wrapper = (
         connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)

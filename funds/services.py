@@ -538,11 +538,7 @@ def post_donation(
                 txn=Transaction(
                     kind=kind, fund_id=fund.pk, memo=memo[:MEMO_MAX_LENGTH], **_actor_fields(actor)
                 ),
-                held=(
-                    fund.pk if held_kind == Account.Kind.RESTRICTED else target.pk,
-                    held_kind,
-                    purpose if held_kind == Account.Kind.RESTRICTED else "",
-                ),
+                held=(target.pk, held_kind, purpose if held_kind == Account.Kind.RESTRICTED else ""),
                 counterpart=(target.pk, counter_kind),
                 audit=audit_event(obj=donation, **audit),
             )
@@ -550,8 +546,8 @@ def post_donation(
                 return posted
         with transaction.atomic():
             accounts = get_or_create_accounts(target)
-            if held_kind == Account.Kind.RESTRICTED:
-                held = get_or_create_restricted_account(fund, purpose)
+            if held_kind == Account.Kind.RESTRICTED:  # restricted to a purpose: the target is the fund itself
+                held = get_or_create_restricted_account(target, purpose)
             else:
                 held = accounts[held_kind]
             counterpart = accounts[counter_kind]
