@@ -50,12 +50,6 @@ def check_target(label, ok, figure):
         MISSED_TARGETS.append(f"{label}: {figure}")
 
 
-def check_writer_targets(writers, where, rate, p99):
-    if writers == WRITERS and where == "one fund":
-        check_target(f"≥{TARGET_RATE} donations/s", rate >= TARGET_RATE, f"{rate:,.0f}/s")
-        check_target(f"p99 < {TARGET_P99 * 1000:.0f} ms", p99 < TARGET_P99, f"{p99 * 1000:.1f} ms")
-
-
 def report_failures(label, total, latencies):
     failed = total - len(latencies)
     if failed:
@@ -116,6 +110,22 @@ def bench_cpu(fund, actor, n=500):
     print(f"one post_donation: wall {wall / n * 1000:.2f} ms, Python CPU {cpu / n * 1000:.2f} ms{pg_part}")
 
 
+def report_run(kind, funds, writers, per_writer, wall, latencies):
+    """Print one run's rate and latency, and check it against the targets. kind: threads or processes."""
+    total = writers * per_writer
+    where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
+    report_failures(f"{writers} writer {kind} on {where}", total, latencies)
+    p99 = percentile(latencies, 99)
+    print(
+        f"post_donation, {writers} writer {kind} on {where}: {total} donations in {wall:.2f} s = "
+        f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms"
+    )
+    if writers == WRITERS and where == "one fund":
+        check_target(f"≥{TARGET_RATE} donations/s", total / wall >= TARGET_RATE, f"{total / wall:,.0f}/s")
+        check_target(f"p99 < {TARGET_P99 * 1000:.0f} ms", p99 < TARGET_P99, f"{p99 * 1000:.1f} ms")
+
+
 def bench_writers(funds, actor, writers, per_writer, label):
     latencies = []
     barrier = threading.Barrier(writers)
@@ -134,15 +144,7 @@ def bench_writers(funds, actor, writers, per_writer, label):
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    total = writers * per_writer
-    where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
-    report_failures(f"{writers} writer threads on {where}", total, latencies)
-    print(
-        f"post_donation, {writers} writer(s) on {where}: {total} donations in {wall:.2f} s = "
-        f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
-    )
-    check_writer_targets(writers, where, total / wall, percentile(latencies, 99))
+    report_run("threads", funds, writers, per_writer, wall, latencies)
 
 
 def _process_writer(args):
@@ -170,15 +172,7 @@ def bench_processes(funds, writers, per_writer, label):
         results = pool.map(_process_writer, jobs)
         wall = time.perf_counter() - start
     latencies = [x for r in results for x in r]
-    total = writers * per_writer
-    where = "one fund" if len(funds) == 1 else f"{len(funds)} funds"
-    report_failures(f"{writers} writer processes on {where}", total, latencies)
-    print(
-        f"post_donation, {writers} writer processes on {where}: {total} donations in {wall:.2f} s = "
-        f"{total / wall:,.0f} donations/s; latency p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
-    )
-    check_writer_targets(writers, where, total / wall, percentile(latencies, 99))
+    report_run("processes", funds, writers, per_writer, wall, latencies)
 
 
 def bulk_entries(fund, pairs):

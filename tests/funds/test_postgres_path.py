@@ -54,6 +54,16 @@ def written_by(donation):
     }
 
 
+def prepared_donation_runs():
+    """How often each prepared donation statement on this connection has run, one number per statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH acc AS%%'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def balances(fund_ids):
     return dict(Account.objects.filter(fund_id__in=fund_ids).values_list("id", "balance_fen"))
 
@@ -159,12 +169,7 @@ def test_outside_a_transaction_a_donation_is_one_prepared_statement(fund, give):
     assert len(queries.captured_queries) == 6  # no BEGIN, no COMMIT: the statement is its own transaction
     with pytest.raises(services.DuplicateReceipt):  # and a refusal in autocommit leaves nothing behind
         give(fund, 5, receipt_no=Donation.objects.latest("id").receipt_no)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'WITH acc AS%%'"
-        )
-        assert sum(row[0] for row in cursor.fetchall()) >= 6
+    assert sum(prepared_donation_runs()) >= 6
     assert Donation.objects.count() == 7
     assert selectors.fund_balance(fund).balance_fen == 7_015
     assert selectors.verify_ledger().ok
@@ -222,10 +227,5 @@ def test_the_statement_is_prepared_once_whatever_the_amounts_and_survives_a_refu
         with pytest.raises(services.DuplicateReceipt):
             give(fund, 7, receipt_no=Donation.objects.latest("id").receipt_no)
         give(fund, 8)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'WITH acc AS%%'"
-        )
-        # one statement, run six times: the first (declined: no accounts yet), three amounts, the refusal, 8
-        assert [row[0] for row in cursor.fetchall()] == [6]
+    # one statement, run six times: the first (declined: no accounts yet), three amounts, the refusal, 8
+    assert prepared_donation_runs() == [6]
