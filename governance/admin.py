@@ -28,6 +28,17 @@ from .services import (
 )
 
 
+def _new_member(data: dict) -> dict:
+    """A new membership row's cleaned data, as check_new_member and add_member take it."""
+    return {
+        "person": data["person"],
+        "category": data["category"],
+        "role": data["role"],
+        "term_start": data["term_start"],
+        "term_end": data.get("term_end"),
+    }
+
+
 def _add_domain_error(form, exc: DomainError):
     form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
 
@@ -51,14 +62,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                     continue
                 new_people.add(data["person"].pk)
                 try:
-                    check_new_member(
-                        committee=committee,
-                        person=data["person"],
-                        category=data["category"],
-                        role=data["role"],
-                        term_start=data["term_start"],
-                        term_end=data.get("term_end"),
-                    )
+                    check_new_member(committee=committee, **_new_member(data))
                 except DomainError as exc:
                     _add_domain_error(form, exc)
             else:
@@ -228,17 +232,7 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 continue
             data = f.cleaned_data
             if f.instance.pk is None:
-                formset.new_objects.append(
-                    add_member(
-                        committee=committee,
-                        person=data["person"],
-                        category=data["category"],
-                        role=data["role"],
-                        term_start=data["term_start"],
-                        term_end=data.get("term_end"),
-                        actor=actor,
-                    )
-                )
+                formset.new_objects.append(add_member(committee=committee, actor=actor, **_new_member(data)))
                 continue
             original = Membership.objects.get(pk=f.instance.pk)
             if {"category", "role"} & set(f.changed_data):

@@ -14,6 +14,12 @@ from funds.models import Fund
 
 from .models import Committee, Membership
 
+
+class MemberAlreadyServing(ConflictError):
+    code = "member_already_serving"
+    default_message = _("This person is already a member of the committee for part of this term.")
+
+
 RULE_FIELDS = (
     "quorum_numerator",
     "quorum_denominator",
@@ -210,11 +216,7 @@ def check_new_member(
     if term_end is not None:
         overlapping = overlapping.filter(term_start__lte=term_end)
     if overlapping.exists():
-        raise ConflictError(
-            _("This person is already a member of the committee for part of this term."),
-            code="member_already_serving",
-            field="person",
-        )
+        raise MemberAlreadyServing(field="person")
 
 
 def add_member(
@@ -228,11 +230,6 @@ def add_member(
     actor: Actor,
 ) -> Membership:
     """Seat a person of the fund's community on the committee. Raises what `check_new_member` raises."""
-    duplicate = ConflictError(
-        _("This person is already a member of the committee for part of this term."),
-        code="member_already_serving",
-        field="person",
-    )
     try:
         with transaction.atomic():
             # Lock the committee so two clerks cannot seat the same person at once.
@@ -270,8 +267,8 @@ def add_member(
                     "term_end": term_end.isoformat() if term_end else None,
                 },
             )
-    except IntegrityError:
-        raise duplicate
+    except IntegrityError:  # a racing seat of the same person
+        raise MemberAlreadyServing(field="person")
     return membership
 
 
