@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
+from rest_framework_api_key.models import APIKey
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
@@ -266,6 +267,8 @@ class StaffAssignmentInline(admin.TabularInline):
 
 User = get_user_model()
 admin.site.unregister(User)
+# The library's own keys belong to no organisation and so to no scope; staff issue organisation keys above.
+admin.site.unregister(APIKey)
 
 
 @admin.register(User)

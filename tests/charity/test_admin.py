@@ -155,3 +155,10 @@ def test_person_list_masks_mobile_numbers(client, community_staff, people):
     assert f"{mobile[:3]}****{mobile[-4:]}" in html
     assert mobile not in html
     assert Person.objects.count() == 2
+
+
+def test_only_organisation_api_keys_are_offered_in_the_admin(admin_client):
+    """The library's unscoped APIKey is not for staff: every key belongs to an organisation and its areas."""
+    page = admin_client.get("/admin/").content.decode()
+    assert "/admin/rest_framework_api_key/" not in page
+    assert "/admin/charity/organizationapikey/" in page
