@@ -294,6 +294,33 @@ class AppendOnlyModel(models.Model):
         raise ValidationError(self.append_only_delete_message)
 
 
+class AuditAction(models.TextChoices):
+    """Every kind of audit event: one enum, never a free-form string; the label reads as a sentence."""
+
+    # structure
+    RESIDENT_REGISTERED = "resident.registered", _("resident signed up")
+    API_KEY_CREATED = "api_key.created", _("API key created")
+    API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    # money
+    LEDGER_POSTED = "ledger.posted", _("money recorded in the ledger")
+    DONATION_POSTED = "donation.posted", _("donation recorded")
+    LEDGER_REVERSED = "ledger.reversed", _("ledger transaction reversed")
+    LEDGER_VERIFIED = "ledger.verified", _("ledger checked")
+    DONATION_REFUNDED = "donation.refunded", _("donation refunded")
+    FUNDS_TRANSFERRED = "funds.transferred", _("money transferred between funds")
+    FUNDS_WITHDRAWN = "funds.withdrawn", _("money withdrawn from a fund")
+    FUND_CREATED = "fund.created", _("fund created")
+    FUND_CHANGED = "fund.changed", _("fund changed")
+    FUND_CLOSED = "fund.closed", _("fund closed")
+    # committee
+    COMMITTEE_CREATED = "committee.created", _("committee created")
+    COMMITTEE_RULES_CHANGED = "committee.rules_changed", _("committee voting rules changed")
+    COMMITTEE_RENAMED = "committee.renamed", _("committee renamed")
+    COMMITTEE_MEMBER_ADDED = "committee.member_added", _("committee member added")
+    COMMITTEE_MEMBER_ENDED = "committee.member_ended", _("committee membership ended")
+    COMMITTEE_MEMBER_CHANGED = "committee.member_changed", _("committee member's role changed")
+
+
 class AuditEvent(AppendOnlyModel):
     """One append-only line of the audit log: who did what, when, from which surface."""
 
@@ -323,7 +350,7 @@ class AuditEvent(AppendOnlyModel):
         related_name="+",
     )
     surface = models.CharField(_("surface"), max_length=16, choices=Surface.choices)
-    action = models.CharField(_("action"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices, db_index=True)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
     object_id = models.CharField(_("object id"), max_length=150, blank=True)
     area = models.ForeignKey(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .db import insert_row
 from .errors import ConflictError, DomainError
-from .models import Area, AuditEvent, Organization, OrganizationAPIKey, Person
+from .models import Area, AuditAction, AuditEvent, Organization, OrganizationAPIKey, Person
 from .validators import normalize_mobile
 
 
@@ -52,6 +52,8 @@ def audit_event(
     data: dict | None = None,
 ) -> AuditEvent:
     """The unsaved audit event of a change; `record_audit` writes it (or a one-statement write path does)."""
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}: add it to charity.models.AuditAction")
     return AuditEvent(
         actor_user_id=actor.user_id,
         actor_organization=actor.organization,
@@ -122,7 +124,9 @@ def register_resident(
                 # Staff entered this resident before they signed up: attach the login to that record.
                 person.user = user
                 person.save(update_fields=["user"])
-            record_audit(actor=actor, action="resident.registered", obj=person, area=community, summary=name)
+            record_audit(
+                actor=actor, action=AuditAction.RESIDENT_REGISTERED, obj=person, area=community, summary=name
+            )
     except IntegrityError:
         raise duplicate
     return person
@@ -141,7 +145,7 @@ def create_api_key(
         )
         record_audit(
             actor=actor,
-            action="api_key.created",
+            action=AuditAction.API_KEY_CREATED,
             obj=api_key,
             area=organization.area,
             summary=f"{organization.name}: {api_key.prefix}",
@@ -156,7 +160,7 @@ def revoke_api_key(*, api_key: OrganizationAPIKey, actor: Actor) -> None:
         if updated:
             record_audit(
                 actor=actor,
-                action="api_key.revoked",
+                action=AuditAction.API_KEY_REVOKED,
                 obj=api_key,
                 area=api_key.organization.area,
                 summary=f"{api_key.organization.name}: {api_key.prefix}",

@@ -19,7 +19,7 @@ from import_export.admin import ExportMixin
 from charity.admin import IMPORT_FORMATS
 from charity.admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
 from charity.errors import DomainError
-from charity.models import AuditEvent
+from charity.models import AuditAction, AuditEvent
 from charity.services import Actor, record_audit
 from charity.templatetags.money import format_fen
 
@@ -167,7 +167,7 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         record_audit(
             actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
-            action="fund.changed" if change else "fund.created",
+            action=AuditAction.FUND_CHANGED if change else AuditAction.FUND_CREATED,
             obj=obj,
             area=obj.community,
             summary=obj.name,

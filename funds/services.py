@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from charity.db import insert_row, insert_rows
 from charity.errors import ConflictError, DomainError
+from charity.models import AuditAction
 from charity.services import Actor, audit_event, record_audit
 
 from .models import MAX_AMOUNT_FEN, Account, Donation, Entry, Fund, Transaction
@@ -303,7 +304,7 @@ def post_transaction(
             txn = _post(fund=fund, kind=kind, lines=lines, actor=actor, memo=memo, reverses=reverses)
             record_audit(
                 actor=actor,
-                action="ledger.posted",
+                action=AuditAction.LEDGER_POSTED,
                 obj=txn,
                 area=_area(fund),
                 summary=memo,
@@ -516,7 +517,7 @@ def post_donation(
     )
     audit = {
         "actor": actor,
-        "action": "donation.posted",
+        "action": AuditAction.DONATION_POSTED,
         "area": _area(fund),
         "summary": f"{fund.name}: {amount_fen} fen ({channel})",
         "data": {
@@ -637,7 +638,7 @@ def refund_donation(*, donation: Donation, reason: str, actor: Actor) -> Transac
             _mark_refunded(donation_id=donation.pk, refund=refund, reason=reason)
             record_audit(
                 actor=actor,
-                action="donation.refunded",
+                action=AuditAction.DONATION_REFUNDED,
                 obj=donation,
                 area=_area(donation.fund),
                 summary=reason,
@@ -670,7 +671,7 @@ def reverse_transaction(*, transaction: Transaction, actor: Actor, reason: str) 
                 _mark_refunded(donation_id=donation.pk, refund=reversal, reason=reason)
             record_audit(
                 actor=actor,
-                action="ledger.reversed",
+                action=AuditAction.LEDGER_REVERSED,
                 obj=txn,
                 area=_area(txn.fund),
                 summary=reason,
@@ -719,7 +720,7 @@ def transfer(*, from_fund: Fund, to_fund: Fund, amount_fen: int, actor: Actor, m
         )
         record_audit(
             actor=actor,
-            action="funds.transferred",
+            action=AuditAction.FUNDS_TRANSFERRED,
             obj=txn,
             area=_area(community_fund),
             summary=f"{from_fund.name} → {to_fund.name}: {amount_fen} fen",
@@ -764,7 +765,7 @@ def withdraw(*, fund: Fund, amount_fen: int, actor: Actor, memo: str = "", purpo
         )
         record_audit(
             actor=actor,
-            action="funds.withdrawn",
+            action=AuditAction.FUNDS_WITHDRAWN,
             obj=txn,
             area=_area(fund),
             summary=f"{fund.name}: {amount_fen} fen" + (f" ({purpose})" if purpose else ""),
@@ -791,7 +792,7 @@ def close_fund(*, fund: Fund, actor: Actor, closed_on: datetime.date) -> Fund:
             raise FundClosed(field="fund")
         record_audit(
             actor=actor,
-            action="fund.closed",
+            action=AuditAction.FUND_CLOSED,
             obj=fund,
             area=_area(fund),
             summary=fund.name,
@@ -807,7 +808,7 @@ def record_ledger_check(*, actor: Actor) -> LedgerReport:
     with transaction.atomic():
         record_audit(
             actor=actor,
-            action="ledger.verified",
+            action=AuditAction.LEDGER_VERIFIED,
             summary="ok" if report.ok else f"{len(report.differences)} differences",
             data=report.as_dict(),
         )

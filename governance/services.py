@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from charity.errors import ConflictError, DomainError
-from charity.models import Person
+from charity.models import AuditAction, Person
 from charity.services import Actor, record_audit
 from funds.models import Fund
 
@@ -120,7 +120,7 @@ def create_committee(*, fund: Fund, name: str, actor: Actor, **rules) -> Committ
             committee = Committee.objects.create(fund=fund, name=name, **full_rules)
             record_audit(
                 actor=actor,
-                action="committee.created",
+                action=AuditAction.COMMITTEE_CREATED,
                 obj=committee,
                 area=fund.community,
                 summary=f"{fund.name}: {name}",
@@ -145,7 +145,7 @@ def update_voting_rules(*, committee: Committee, actor: Actor, **rules) -> Commi
             locked.save(update_fields=list(changed))
             record_audit(
                 actor=actor,
-                action="committee.rules_changed",
+                action=AuditAction.COMMITTEE_RULES_CHANGED,
                 obj=locked,
                 area=locked.fund.community,
                 summary=locked.name,
@@ -164,7 +164,7 @@ def rename_committee(*, committee: Committee, name: str, actor: Actor) -> Commit
         if locked.name != name:
             record_audit(
                 actor=actor,
-                action="committee.renamed",
+                action=AuditAction.COMMITTEE_RENAMED,
                 obj=locked,
                 area=locked.fund.community,
                 summary=name,
@@ -254,7 +254,7 @@ def add_member(
             )
             record_audit(
                 actor=actor,
-                action="committee.member_added",
+                action=AuditAction.COMMITTEE_MEMBER_ADDED,
                 obj=membership,
                 area=locked.fund.community,
                 summary=f"{locked.name}: {person.name}",
@@ -300,7 +300,7 @@ def end_membership(*, membership: Membership, term_end: datetime.date, actor: Ac
             )
         record_audit(
             actor=actor,
-            action="committee.member_ended",
+            action=AuditAction.COMMITTEE_MEMBER_ENDED,
             obj=locked,
             area=locked.committee.fund.community,
             summary=f"{locked.committee.name}: {locked.person.name}",
@@ -335,7 +335,7 @@ def change_member_role(*, membership: Membership, category: str, role: str, acto
             Membership.objects.filter(pk=locked.pk).update(category=category, role=role)
             record_audit(
                 actor=actor,
-                action="committee.member_changed",
+                action=AuditAction.COMMITTEE_MEMBER_CHANGED,
                 obj=locked,
                 area=locked.committee.fund.community,
                 summary=f"{locked.committee.name}: {locked.person.name}",
