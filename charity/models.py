@@ -216,6 +216,42 @@ class Person(models.Model):
         return f"{self.mobile[:3]}****{self.mobile[-4:]}" if self.mobile else ""
 
 
+class Consent(models.Model):
+    """A person's recorded consent (PIPL arts. 14, 23, 25, 29): what they agreed to, which text, when.
+
+    Withdrawing sets `withdrawn_at`; the row stays, so the record shows what was agreed and for how long.
+    A consent to share with an organisation names that organisation (PIPL art. 23: separate consent).
+    """
+
+    class Kind(models.TextChoices):
+        SIGNUP_PRIVACY = "signup_privacy", _("privacy notice at sign-up")
+        SHARE_WITH_ORGANIZATION = "share_with_organization", _("share my details with an organisation")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="consents"
+    )
+    kind = models.CharField(_("consent"), max_length=32, choices=Kind.choices)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text_version = models.CharField(_("version of the text agreed to"), max_length=32)
+    given_at = models.DateTimeField(_("given"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [models.Index(fields=["person", "kind"])]
+
+    def __str__(self):
+        return f"{self.person} · {self.get_kind_display()}"
+
+
 class StaffAssignment(models.Model):
     """A staff user works in an area (and everything under it) with a role."""
 
@@ -301,6 +337,8 @@ class AuditAction(models.TextChoices):
     RESIDENT_REGISTERED = "resident.registered", _("resident signed up")
     API_KEY_CREATED = "api_key.created", _("API key created")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    CONSENT_GIVEN = "consent.given", _("consent given")
+    CONSENT_WITHDRAWN = "consent.withdrawn", _("consent withdrawn")
     # money
     LEDGER_POSTED = "ledger.posted", _("money recorded in the ledger")
     DONATION_POSTED = "donation.posted", _("donation recorded")

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("charity", "0002_audit_action_choices"),
+        ("charity", "0002_audit_actions_consent"),
     ]
 
     operations = []
