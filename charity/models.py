@@ -75,6 +75,12 @@ class Organization(models.Model):
         PROPERTY_MANAGER = "property_manager", _("property management company")
         CHARITY_FEDERATION = "charity_federation", _("charity federation")
         FOUNDATION = "foundation", _("foundation")
+        PARTY_ORGANISATION = "party_organisation", _("community Party organisation")
+        CHARITY_SUPERMARKET = "charity_supermarket", _("charity supermarket")
+        CHARITY_STATION = "charity_station", _("street charity workstation / donation point")
+        CHARITY_ASSOCIATION = "charity_association", _("local charity association")
+        ENTERPRISE_ALLIANCE = "enterprise_alliance", _("caring enterprise alliance")
+        RESEARCH_PARTNER = "research_partner", _("university / research institute")
 
     class Registration(models.TextChoices):
         REGISTERED = "registered", _("registered (登记)")

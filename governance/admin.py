@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,13 @@ from charity.services import Actor
 from funds.models import Fund
 
 from .models import Committee, Membership
-from .selectors import composition_issues, current_members, prefetched_members, with_current_members
+from .selectors import (
+    composition_issues,
+    current_members,
+    eligible_organizations,
+    prefetched_members,
+    with_current_members,
+)
 from .services import (
     RULE_FIELDS,
     add_member,
@@ -32,7 +39,7 @@ def _new_member(data: dict) -> dict:
     """A new membership row's cleaned data, as check_new_member and add_member take it."""
     return {
         "person": data["person"],
-        "category": data["category"],
+        "organization": data.get("organization"),
         "role": data["role"],
         "term_start": data["term_start"],
         "term_end": data.get("term_end"),
@@ -66,13 +73,13 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                 except DomainError as exc:
                     _add_domain_error(form, exc)
             else:
-                fixed = {"person", "term_start"} & set(form.changed_data)
+                fixed = {"person", "organization", "term_start"} & set(form.changed_data)
                 if fixed:
                     form.add_error(
                         None,
                         gettext(
-                            "The person and start of a term cannot be changed: end this membership and add "
-                            "a new one."
+                            "The person, the organisation represented and the start of a term cannot be "
+                            "changed: end this membership and add a new one."
                         ),
                     )
                 if "term_end" in form.changed_data:
@@ -85,13 +92,15 @@ class MembershipFormSet(forms.BaseInlineFormSet):
 class MembershipInline(admin.TabularInline):
     model = Membership
     formset = MembershipFormSet
-    fields = ["person", "category", "role", "term_start", "term_end"]
+    fields = ["person", "organization", "category", "role", "term_start", "term_end"]
+    # The category follows from the organisation represented (resident without one): shown, not typed.
+    readonly_fields = ["category"]
     extra = 0
     can_delete = False  # memberships end; their history stays
     verbose_name_plural = _("members (end a term by entering its last day; never delete)")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("person")
+        return super().get_queryset(request).select_related("person", "organization")
 
     def has_view_permission(self, request, obj=None):
         return has_role(request.user, ROLE.VIEWER)
@@ -107,18 +116,30 @@ class MembershipInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "person" and field is not None:
-            # Members come from the fund's community (the service refuses others anyway).
-            object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-            committee = (
-                Committee.objects.select_related("fund").filter(pk=object_id).first() if object_id else None
+        if field is None or db_field.name not in ("person", "organization"):
+            return field
+        object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        committee = (
+            Committee.objects.select_related("fund__community").filter(pk=object_id).first()
+            if object_id
+            else None
+        )
+        if committee is None:
+            # A committee being created has no members yet; offer only what the clerk may act in.
+            scope = scope_for_user(request.user, min_role=ROLE.STAFF)
+            if not scope.everything:
+                prefix = "community__" if db_field.name == "person" else "area__"
+                field.queryset = field.queryset.filter(scope.q(prefix))
+            return field
+        # The organisations that may send a member, and the people of the community or representing them
+        # (the service refuses anyone else anyway).
+        eligible = eligible_organizations(committee.fund.community)
+        if db_field.name == "organization":
+            field.queryset = eligible
+        else:
+            field.queryset = Person.objects.filter(
+                Q(community_id=committee.fund.community_id) | Q(organization__in=eligible)
             )
-            if committee is not None:
-                field.queryset = Person.objects.filter(community_id=committee.fund.community_id)
-            else:
-                scope = scope_for_user(request.user, min_role=ROLE.STAFF)
-                if not scope.everything:
-                    field.queryset = Person.objects.filter(scope.q("community__"))
         return field
 
 
@@ -235,9 +256,9 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 formset.new_objects.append(add_member(committee=committee, actor=actor, **_new_member(data)))
                 continue
             original = Membership.objects.get(pk=f.instance.pk)
-            if {"category", "role"} & set(f.changed_data):
+            if "role" in f.changed_data:
                 change_member_role(
-                    membership=original, category=data["category"], role=data["role"], actor=actor
+                    membership=original, category=original.category, role=data["role"], actor=actor
                 )
             if "term_end" in f.changed_data and data.get("term_end"):
                 end_membership(membership=original, term_end=data["term_end"], actor=actor)

@@ -15,11 +15,22 @@ class MembershipSerializer(serializers.ModelSerializer):
     """A member as the API shows them: a name and a seat, never contact details."""
 
     person_name = serializers.CharField(source="person.name", read_only=True)
+    organization_name = serializers.CharField(
+        source="organization.name",
+        read_only=True,
+        allow_null=True,
+        help_text="The organisation the member represents; null for a resident representative.",
+    )
     is_voting = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["id", "person_name", "category", "role", "is_voting", "term_start", "term_end"]
+        fields = [
+            "id",
+            "person_name",
+            "organization",
+            "organization_name",
+            "category", "role", "is_voting", "term_start", "term_end"]
 
 
 class CompositionIssueSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from charity.services import Actor
 from funds.models import Fund
 
 from .models import Committee, Membership
+from .selectors import eligible_organizations
 from .services import add_member, create_committee
 
 C = Membership.Category
@@ -17,7 +18,8 @@ R = Membership.Role
 
 TERM_START = datetime.date(2025, 1, 1)
 
-# (fund name, community name, committee name, [(person name, category, role)])
+# (fund name, community name, committee name, [(person name, organisation represented or None, role)]);
+# the stakeholder category follows from the organisation (resident without one).
 COMMITTEES = [
     (
         "官北沟社区慈善基金",
@@ -25,14 +27,14 @@ COMMITTEES = [
         "官北沟社区慈善基金管理委员会",
         # 7 voting members from 7 categories, a resident among them, plus a supervisor: no warnings.
         [
-            ("马建军", C.COMMUNITY, R.CHAIR),
-            ("刘春燕", C.STREET_OFFICE, R.VICE_CHAIR),
-            ("赵文静", C.SOCIAL_WORK_AGENCY, R.SECRETARY),
-            ("王秀英", C.RESIDENT, R.MEMBER),
-            ("孙晓东", C.COMMUNITY_GROUP, R.MEMBER),
-            ("何振华", C.ENTERPRISE, R.MEMBER),
-            ("李淑芬", C.VOLUNTEER_ORGANIZATION, R.MEMBER),
-            ("高明远", C.CHARITY_ORGANIZATION, R.SUPERVISOR),
+            ("马建军", "官北沟社区居民委员会", R.CHAIR),
+            ("刘春燕", "示例街道办事处", R.VICE_CHAIR),
+            ("赵文静", "酒泉示例社会工作服务中心", R.SECRETARY),
+            ("王秀英", None, R.MEMBER),
+            ("孙晓东", "官北沟舞蹈队", R.MEMBER),
+            ("何振华", "老马牛肉面馆", R.MEMBER),
+            ("李淑芬", "官北沟心理咨询志愿服务队", R.MEMBER),
+            ("高明远", "酒泉市慈善总会", R.SUPERVISOR),
         ],
     ),
     (
@@ -41,11 +43,11 @@ COMMITTEES = [
         "大龙社区慈善基金管理委员会",
         # 5 voting members from 5 categories, residents included, but no supervisor yet: one warning.
         [
-            ("黄志明", C.COMMUNITY, R.CHAIR),
-            ("陈嘉怡", C.STREET_OFFICE, R.VICE_CHAIR),
-            ("梁伟明", C.RESIDENT, R.MEMBER),
-            ("何少芬", C.COMMUNITY_GROUP, R.SECRETARY),
-            ("郑国良", C.PROPERTY_MANAGEMENT, R.MEMBER),
+            ("黄志明", "大龙社区居民委员会", R.CHAIR),
+            ("陈嘉怡", "石碁镇人民政府", R.VICE_CHAIR),
+            ("梁伟明", None, R.MEMBER),
+            ("何少芬", "大龙社区舞蹈队", R.SECRETARY),
+            ("郑国良", "大龙花园物业管理处", R.MEMBER),
         ],
     ),
 ]
@@ -75,13 +77,20 @@ def seed(stdout=None) -> dict:
         if committee is None:
             committee = create_committee(fund=fund, name=committee_name, actor=actor)
         added = 0
-        for person_name, category, role in members:
+        for person_name, organization_name, role in members:
             person = _person(person_name, fund.community)
+            organization = (
+                eligible_organizations(fund.community).filter(name=organization_name).first()
+                if organization_name
+                else None
+            )
+            if organization_name and organization is None:
+                continue  # the core demo did not create it
             if not Membership.objects.filter(committee=committee, person=person).exists():
                 add_member(
                     committee=committee,
                     person=person,
-                    category=category,
+                    organization=organization,
                     role=role,
                     term_start=TERM_START,
                     actor=actor,

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from charity.models import Person
+from charity.models import Organization, Person
 from funds.models import Fund
 
 # ¥50,000: above this amount a proposal needs the higher approval fraction.
@@ -188,6 +188,15 @@ class Membership(models.Model):
     person = models.ForeignKey(
         Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="committee_memberships"
     )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("represents"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="committee_memberships",
+        help_text=_("The organisation this member represents; empty for a resident representative."),
+    )
     category = models.CharField(_("stakeholder category"), max_length=32, choices=Category.choices)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     term_start = models.DateField(_("term start"))
@@ -232,3 +241,36 @@ class Membership(models.Model):
     def clean(self):
         if self.term_start and self.term_end and self.term_end < self.term_start:
             raise ValidationError({"term_end": _("A term cannot end before it starts.")})
+
+
+_T = Organization.Type
+_C = Membership.Category
+# Which stakeholder category an organisation's representative counts for (DOMAIN.md, "The committee").
+CATEGORY_OF_ORGANIZATION_TYPE = {
+    _T.STREET_OFFICE: _C.STREET_OFFICE,
+    _T.NEIGHBOURHOOD_COMMITTEE: _C.COMMUNITY,
+    _T.PARTY_ORGANISATION: _C.COMMUNITY,
+    _T.CHARITY_STATION: _C.COMMUNITY,
+    _T.CHARITY_FEDERATION: _C.CHARITY_ORGANIZATION,
+    _T.FOUNDATION: _C.CHARITY_ORGANIZATION,
+    _T.CHARITY_ASSOCIATION: _C.CHARITY_ORGANIZATION,
+    _T.CHARITY_SUPERMARKET: _C.CHARITY_ORGANIZATION,
+    _T.HUB: _C.COMMUNITY_GROUP,
+    _T.COMMUNITY_GROUP: _C.COMMUNITY_GROUP,
+    _T.SOCIAL_WORK_AGENCY: _C.SOCIAL_WORK_AGENCY,
+    _T.VOLUNTEER_TEAM: _C.VOLUNTEER_ORGANIZATION,
+    _T.ENTERPRISE: _C.ENTERPRISE,
+    _T.MERCHANT: _C.ENTERPRISE,
+    _T.ENTERPRISE_ALLIANCE: _C.ENTERPRISE,
+    _T.PROPERTY_MANAGER: _C.PROPERTY_MANAGEMENT,
+}
+
+
+def category_for(organization: Organization | None) -> str | None:
+    """The stakeholder category a member counts for: their organisation's, or resident without one.
+
+    None for an organisation type that has no seat of its own (e.g. a research partner).
+    """
+    if organization is None:
+        return _C.RESIDENT
+    return CATEGORY_OF_ORGANIZATION_TYPE.get(organization.type)

@@ -9,7 +9,9 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Committee, Membership
+from charity.models import Area, Organization
+
+from .models import CATEGORY_OF_ORGANIZATION_TYPE, Committee, Membership
 
 MIN_VOTING_MEMBERS = 5
 MIN_CATEGORIES = 4
@@ -36,7 +38,9 @@ def _sort_key(membership: Membership):
 def current_members(committee: Committee, on: datetime.date | None = None) -> list[Membership]:
     """Return the memberships serving on `on` (default: today, Shanghai time), chair first."""
     on = on or timezone.localdate()
-    rows = Membership.objects.filter(_current_q(on), committee=committee).select_related("person")
+    rows = Membership.objects.filter(_current_q(on), committee=committee).select_related(
+        "person", "organization"
+    )
     return sorted(rows, key=_sort_key)
 
 
@@ -104,7 +108,7 @@ def with_current_members(
     return queryset.prefetch_related(
         Prefetch(
             "memberships",
-            queryset=Membership.objects.filter(_current_q(on)).select_related("person"),
+            queryset=Membership.objects.filter(_current_q(on)).select_related("person", "organization"),
             to_attr="current_memberships",
         )
     )
@@ -133,3 +137,17 @@ def members_by_category(members: Iterable[Membership]) -> list[tuple[str, list[M
     for m in members:
         groups.setdefault(m.category, []).append(m)
     return [(Membership.Category(c).label, groups[c]) for c in Membership.Category.values if c in groups]
+
+
+def eligible_organizations(community: Area) -> QuerySet[Organization]:
+    """The organisations that may send a member to a community fund's committee.
+
+    Those based at the community or above it (the street office, the host) and those that serve it.
+    """
+    ancestors = [community.path[: i * Area.steplen] for i in range(1, community.depth + 1)]
+    return (
+        Organization.objects.filter(Q(area__path__in=ancestors) | Q(served_areas__path__in=ancestors))
+        .exclude(type__in=[t for t in Organization.Type.values if t not in CATEGORY_OF_ORGANIZATION_TYPE])
+        .distinct()
+        .order_by("name")
+    )

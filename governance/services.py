@@ -8,11 +8,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from charity.errors import ConflictError, DomainError
-from charity.models import AuditAction, Person
+from charity.models import AuditAction, Organization, Person
 from charity.services import Actor, record_audit
 from funds.models import Fund
 
-from .models import Committee, Membership
+from .models import Committee, Membership, category_for
+from .selectors import eligible_organizations
 
 
 class MemberAlreadyServing(ConflictError):
@@ -176,28 +177,92 @@ def rename_committee(*, committee: Committee, name: str, actor: Actor) -> Commit
     return committee
 
 
+def _member_category(organization: Organization | None, category: str | None) -> str:
+    """The category a member counts for, from the organisation they represent (or resident without one).
+
+    A category given by the caller must agree with it: the composition is counted from who people
+    represent, not from a label typed beside them.
+    """
+    derived = category_for(organization)
+    if derived is None:
+        raise DomainError(
+            _("An organisation of this type has no seat of its own on the committee."),
+            code="organization_cannot_sit",
+            field="organization",
+        )
+    if category not in (None, "", derived):
+        if category not in Membership.Category.values:
+            raise DomainError(_("Choose a stakeholder category."), code="invalid_category", field="category")
+        if organization is None:
+            raise DomainError(
+                _("Name the organisation this member represents, or seat them as a resident."),
+                code="organization_required",
+                field="organization",
+            )
+        raise DomainError(
+            _("A representative of “%(org)s” counts for the category “%(category)s”.")
+            % {"org": organization.name, "category": Membership.Category(derived).label},
+            code="category_mismatch",
+            field="category",
+        )
+    return derived
+
+
+def _serves(organization: Organization, community) -> bool:
+    """An organisation may send a member if it is based at or above the community, or serves it.
+
+    Asked of the database: an Area object in memory may carry a path that the tree has since renumbered.
+    """
+    return eligible_organizations(community).filter(pk=organization.pk).exists()
+
+
 def check_new_member(
     *,
     committee: Committee,
     person: Person,
-    category: str,
     role: str,
     term_start: datetime.date,
     term_end: datetime.date | None = None,
-) -> None:
-    """Refuse a membership that cannot be added; writes nothing, so forms can ask it before saving.
+    organization: Organization | None = None,
+    category: str | None = None,
+) -> str:
+    """Refuse a membership that cannot be added; return its stakeholder category. Writes nothing.
 
-    Raises DomainError member_wrong_community / invalid_category / invalid_role / term_start_required /
-    term_end_before_start, or ConflictError member_already_serving.
+    A resident representative lives in the fund's community; an organisation's representative is
+    recorded as representing it (or lives in the community), and the organisation is based at or above
+    the community or serves it — the street office, the host, agencies and enterprises take seats too.
+    Raises DomainError member_wrong_community / member_not_representative / organization_wrong_area /
+    organization_cannot_sit / organization_required / category_mismatch / invalid_category / invalid_role /
+    term_start_required / term_end_before_start, or ConflictError member_already_serving.
     """
-    if person.community_id != committee.fund.community_id:
-        raise DomainError(
-            _("This person lives in another community: a member comes from the fund's community."),
-            code="member_wrong_community",
-            field="person",
-        )
-    if category not in Membership.Category.values:
-        raise DomainError(_("Choose a stakeholder category."), code="invalid_category", field="category")
+    community = committee.fund.community
+    category = _member_category(organization, category)
+    if organization is None:
+        if person.community_id != community.pk:
+            raise DomainError(
+                _(
+                    "This person lives in another community: a resident representative comes from the "
+                    "fund's community. Name the organisation they represent instead."
+                ),
+                code="member_wrong_community",
+                field="person",
+            )
+    else:
+        if not _serves(organization, community):
+            raise DomainError(
+                _("This organisation neither works at or above this community nor serves it."),
+                code="organization_wrong_area",
+                field="organization",
+            )
+        if person.organization_id != organization.pk and person.community_id != community.pk:
+            raise DomainError(
+                _(
+                    "This person is not recorded as representing this organisation: set “represents "
+                    "organisation” on the person first."
+                ),
+                code="member_not_representative",
+                field="person",
+            )
     if role not in Membership.Role.values:
         raise DomainError(_("Choose a role."), code="invalid_role", field="role")
     if not isinstance(term_start, datetime.date):
@@ -209,7 +274,7 @@ def check_new_member(
             _("A term cannot end before it starts."), code="term_end_before_start", field="term_end"
         )
     if committee.pk is None:
-        return  # a committee being created has no members yet
+        return category  # a committee being created has no members yet
     overlapping = Membership.objects.filter(committee=committee, person=person).exclude(
         term_end__lt=term_start
     )
@@ -217,28 +282,35 @@ def check_new_member(
         overlapping = overlapping.filter(term_start__lte=term_end)
     if overlapping.exists():
         raise MemberAlreadyServing(field="person")
+    return category
 
 
 def add_member(
     *,
     committee: Committee,
     person: Person,
-    category: str,
     role: str,
     term_start: datetime.date,
     term_end: datetime.date | None = None,
+    organization: Organization | None = None,
+    category: str | None = None,
     actor: Actor,
 ) -> Membership:
-    """Seat a person of the fund's community on the committee. Raises what `check_new_member` raises."""
+    """Seat a person on the committee, as a resident or for the organisation they represent.
+
+    The stakeholder category follows from the organisation (resident without one); raises what
+    `check_new_member` raises.
+    """
     try:
         with transaction.atomic():
             # Lock the committee so two clerks cannot seat the same person at once.
             locked = (
                 Committee.objects.select_for_update().select_related("fund__community").get(pk=committee.pk)
             )
-            check_new_member(
+            category = check_new_member(
                 committee=locked,
                 person=person,
+                organization=organization,
                 category=category,
                 role=role,
                 term_start=term_start,
@@ -247,6 +319,7 @@ def add_member(
             membership = Membership.objects.create(
                 committee=locked,
                 person=person,
+                organization=organization,
                 category=category,
                 role=role,
                 term_start=term_start,
@@ -261,6 +334,7 @@ def add_member(
                 data={
                     "committee": locked.pk,
                     "person": person.pk,
+                    "organization": organization.pk if organization else None,
                     "category": category,
                     "role": role,
                     "term_start": term_start.isoformat(),
@@ -315,7 +389,11 @@ def end_membership(*, membership: Membership, term_end: datetime.date, actor: Ac
 
 
 def change_member_role(*, membership: Membership, category: str, role: str, actor: Actor) -> Membership:
-    """Correct a membership's category or role. Raises DomainError invalid_category / invalid_role."""
+    """Correct a membership's role (its category follows the organisation represented).
+
+    A category other than the one the membership already has must be the one its organisation counts
+    for. Raises DomainError invalid_category / category_mismatch / organization_required / invalid_role.
+    """
     if category not in Membership.Category.values:
         raise DomainError(_("Choose a stakeholder category."), code="invalid_category", field="category")
     if role not in Membership.Role.values:
@@ -323,9 +401,11 @@ def change_member_role(*, membership: Membership, category: str, role: str, acto
     with transaction.atomic():
         locked = (
             Membership.objects.select_for_update()
-            .select_related("committee__fund", "person")
+            .select_related("committee__fund", "person", "organization")
             .get(pk=membership.pk)
         )
+        if category != locked.category:
+            _member_category(locked.organization, category)
         changed = {
             f: [getattr(locked, f), v]
             for f, v in (("category", category), ("role", role))

@@ -1,8 +1,8 @@
 import pytest
 
-from charity.models import AuditEvent
+from charity.models import AuditEvent, Organization
 from governance.models import Committee, Membership
-from tests.factories import PersonFactory
+from tests.factories import OrganizationFactory, PersonFactory
 
 RULES = {
     "quorum_numerator": 2,
@@ -36,9 +36,17 @@ def staff_client(client, community_staff):
 
 def test_staff_creates_committee_with_members_and_is_warned_about_composition(staff_client, gbg_fund):
     people = [PersonFactory(community=gbg_fund.community) for _ in range(2)]
+    committee_office = OrganizationFactory(
+        type=Organization.Type.NEIGHBOURHOOD_COMMITTEE, area=gbg_fund.community
+    )
     rows = [
-        {"person": people[0].pk, "category": "community", "role": "chair", "term_start": "2025-01-01"},
-        {"person": people[1].pk, "category": "resident", "role": "member", "term_start": "2025-01-01"},
+        {
+            "person": people[0].pk,
+            "organization": committee_office.pk,
+            "role": "chair",
+            "term_start": "2025-01-01",
+        },
+        {"person": people[1].pk, "organization": "", "role": "member", "term_start": "2025-01-01"},
     ]
     response = staff_client.post(
         "/admin/governance/committee/add/",
@@ -48,6 +56,8 @@ def test_staff_creates_committee_with_members_and_is_warned_about_composition(st
     assert response.status_code == 200
     committee = Committee.objects.get(fund=gbg_fund)
     assert committee.memberships.count() == 2
+    # The category follows from whom each member represents.
+    assert sorted(committee.memberships.values_list("category", flat=True)) == ["community", "resident"]
     assert AuditEvent.objects.filter(action="committee.created").count() == 1
     assert AuditEvent.objects.filter(action="committee.member_added").count() == 2
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
@@ -56,7 +66,7 @@ def test_staff_creates_committee_with_members_and_is_warned_about_composition(st
 
 def test_admin_refuses_a_member_from_another_community(staff_client, gbg_fund, dalong):
     stranger = PersonFactory(community=dalong)
-    rows = [{"person": stranger.pk, "category": "resident", "role": "member", "term_start": "2025-01-01"}]
+    rows = [{"person": stranger.pk, "organization": "", "role": "member", "term_start": "2025-01-01"}]
     response = staff_client.post(
         "/admin/governance/committee/add/", {"fund": gbg_fund.pk, "name": "委员会", **RULES, **inline(rows)}
     )
@@ -95,7 +105,7 @@ def test_staff_ends_a_membership_through_the_inline(staff_client, gbg_committee)
             "id": m.pk,
             "committee": gbg_committee.pk,
             "person": m.person_id,
-            "category": m.category,
+            "organization": m.organization_id or "",
             "role": m.role,
             "term_start": "2025-01-01",
             "term_end": "",

@@ -39,6 +39,8 @@ def test_list_shows_committee_with_members_rules_and_issues(staff_api, gbg_commi
     assert set(row["members"][0]) == {
         "id",
         "person_name",
+        "organization",
+        "organization_name",
         "category",
         "role",
         "is_voting",

@@ -1,3 +1,4 @@
+from charity import demo as core_demo
 from charity.models import AuditEvent, Person
 from governance import demo
 from governance.models import Committee, Membership
@@ -8,6 +9,7 @@ from tests.factories import FundFactory
 def test_seed_is_idempotent_and_gives_the_intended_compositions(guanbeigou, dalong):
     FundFactory(name="官北沟社区慈善基金", community=guanbeigou)
     FundFactory(name="大龙社区慈善基金", community=dalong)
+    core_demo.seed()  # the organisations members represent
     demo.seed()
     counts = (
         Committee.objects.count(),
@@ -27,7 +29,13 @@ def test_seed_is_idempotent_and_gives_the_intended_compositions(guanbeigou, dalo
     assert composition_issues(gbg) == []
     voting = [m for m in gbg.memberships.all() if m.is_voting]
     assert len(voting) % 2 == 1 and len(voting) >= 5
-    assert all(m.person.community_id == guanbeigou.pk for m in gbg.memberships.select_related("person"))
+    members = list(gbg.memberships.select_related("person", "organization"))
+    assert all(m.person.community_id == guanbeigou.pk for m in members)
+    # Seven of eight represent an organisation; the category is the organisation's.
+    assert sum(m.organization is not None for m in members) == 7
+    assert {m.organization.name: m.category for m in members if m.organization}[
+        "示例街道办事处"
+    ] == "street_office"
     dl = Committee.objects.get(fund__community=dalong)
     assert [i["code"] for i in composition_issues(dl)] == ["no_supervisor"]
 
