@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-migrations check-imports test-only seed clean messages
+.PHONY: run test test-pg lint check-migrations check-imports test-only seed clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ check-migrations:
 
 test-only:
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make test-pg: the PostgreSQL tests (locking, concurrency, the one-statement donation) in one command
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+test-pg: $(VENV)/.installed-dev
+	DATABASE_URL=$(PG_URL) REQUIRE_SERVICES=postgres $(BIN)/pytest -m postgres $(PYTEST_ARGS)
 
 ## make messages: extract new messages into both catalogues and compile them (needs GNU gettext)
 messages: $(VENV)/.installed-dev

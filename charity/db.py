@@ -15,6 +15,21 @@ import re
 from functools import cache
 
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Django's query log for a prepared statement: the SQL as written, with its parameters.
+
+    psycopg records the text of unprepared statements only, so the usual "last executed query" would be
+    empty here; logging the statement as given needs no private driver hook.
+    """
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params, use_last_executed_query=False):
+            # The plain wrapper's execute (execute_wrappers, error translation), skipping the parent's
+            # own logging of the empty last-executed query.
+            return super(CursorDebugWrapper, self).execute(sql, params)
 
 
 @cache
@@ -110,12 +125,6 @@ def _preparing_cursor_class():
                 params = [Int8(p) if type(p) is int else p for p in params]  # not bool, an int subclass
             return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
-        def _send_query_prepared(self, name, pgq, *args, **kwargs):
-            # psycopg records the query for unprepared statements only; Django's query log reads it. (A
-            # private hook: if psycopg renames it, this is simply not called and the log shows no SQL.)
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, *args, **kwargs)
-
     return PreparingCursor
 
 
@@ -133,7 +142,9 @@ def execute_prepared(sql: str, params: list) -> list[tuple]:
     raw = connection.connection
     cursor = _preparing_cursor_class()(raw)
     wrapper = (
-        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+        _PreparedDebugWrapper(cursor, connection)
+        if connection.queries_logged
+        else connection.make_cursor(cursor)
     )
     # Django turns psycopg's preparing off (prepare_threshold=None), and that refuses prepare=True too. It is
     # on for this statement only: while it is on, psycopg also watches every other statement on the
