@@ -105,13 +105,28 @@ def list_entries(fund: Fund | int) -> QuerySet[Entry]:
     )
 
 
+def _received_by(fund: Fund | int) -> Q:
+    """The donations a fund received: recorded to it, or to its parent and restricted to it (a named fund)."""
+    fund_id = _fund_id(fund)
+    return Q(fund_id=fund_id) | Q(restricted_fund_id=fund_id)
+
+
+def list_fund_donations(fund: Fund | int) -> QuerySet[Donation]:
+    """The donations a fund's public page lists, newest first, with what the page shows of each."""
+    return (
+        Donation.objects.filter(_received_by(fund))
+        .select_related("donor_person", "donor_organization", "restricted_fund")
+        .order_by("-received_on", "-id")
+    )
+
+
 def income_by_channel(fund: Fund | int, year: int, *, include_in_kind: bool = False) -> dict[str, int]:
     """Donations received by the fund in a calendar year, by channel, in fen; refunded donations left out.
 
     Goods (valued in fen) count only with include_in_kind=True.
     """
     qs = Donation.objects.filter(
-        fund_id=_fund_id(fund),
+        _received_by(fund),
         received_on__gte=datetime.date(year, 1, 1),
         received_on__lt=datetime.date(year + 1, 1, 1),
         refund_transaction__isnull=True,

@@ -1,7 +1,6 @@
 """Public fund pages: anyone can see where every yuan went — donors named only with their consent."""
 
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -71,15 +70,8 @@ def fund_page(request, pk):
     balances = selectors.get_fund_balances([fund, *named])
     year = timezone.localdate().year
     income = selectors.income_by_channel(fund, year)
-    donations = (
-        Donation.objects.filter(fund=fund)
-        .select_related("donor_person", "donor_organization", "restricted_fund")
-        .order_by("-received_on", "-id")
-    )
-    try:
-        page = Paginator(donations, 30).page(request.GET.get("page") or 1)
-    except Exception:
-        raise Http404
+    # Past the last page (or a page that is not a number) shows the nearest real page, not an error.
+    page = Paginator(selectors.list_fund_donations(fund), 30).get_page(request.GET.get("page"))
     committee_id = getattr(getattr(fund, "committee", None), "pk", None)
     return render(
         request,
