@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect
@@ -49,6 +49,7 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "named_after"]
     list_select_related = ["community", "host"]
     autocomplete_fields = ["parent"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [NamedFundInline]
     actions = ["close_funds"]
     readonly_fields = [
@@ -77,6 +78,10 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     "closed_on",
                 ]
             },
+        ),
+        (
+            _("How to give (shown on the fund's public page)"),
+            {"fields": ["giving_instructions", "giving_url"]},
         ),
         (
             _("Money"),

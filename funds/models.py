@@ -67,6 +67,18 @@ class Fund(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # The platform records gifts; it collects none. These say where the host takes them (DOMAIN.md).
+    giving_instructions = models.TextField(
+        _("how to give"),
+        blank=True,
+        help_text=_(
+            "As the host gives it: the host's bank account and the note to write on a transfer, where to "
+            "hand in goods. A named fund without its own uses its parent's."
+        ),
+    )
+    giving_url = models.URLField(
+        _("online donation page"), blank=True, help_text=_("The host's online page for giving to this fund.")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -92,6 +104,13 @@ class Fund(models.Model):
     @property
     def is_open(self):
         return self.status == self.Status.OPEN
+
+    @property
+    def how_to_give(self) -> tuple[str, str]:
+        """(instructions, online page) for giving to this fund: its own, else its parent's."""
+        if self.giving_instructions or self.giving_url or self.parent is None:
+            return self.giving_instructions, self.giving_url
+        return self.parent.giving_instructions, self.parent.giving_url
 
     def clean(self):
         errors = {}
