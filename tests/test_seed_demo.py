@@ -71,3 +71,14 @@ def test_if_empty_leaves_an_existing_database_alone():
     call_command("seed_demo", "--if-empty", stdout=out)
     assert table_counts() == before
     assert "gbg_staff" in out.getvalue()
+
+
+def test_seed_demo_refuses_production_unless_forced(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=false"):
+        seed()
+    assert not Area.objects.exists() and not get_user_model().objects.filter(username="admin").exists()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert get_user_model().objects.filter(username="admin").exists()

@@ -4,7 +4,8 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from charity import demo
@@ -18,8 +19,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Only seed when the database has no area yet."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DJANGO_DEBUG=false: it creates a superuser with a known password.",
+        )
 
-    def handle(self, *args, if_empty=False, **options):
+    def handle(self, *args, if_empty=False, force=False, **options):
+        if not settings.DEBUG and not force:
+            # The demo creates logins with published passwords: never on a live site by accident.
+            raise CommandError(
+                "seed_demo creates a superuser and staff logins with published passwords: it does not run "
+                "with DJANGO_DEBUG=false. Use --force on a throw-away demonstration server only."
+            )
         if if_empty and Area.objects.exists():
             self.stdout.write("The database already has data: demo data not loaded again.")
         else:
