@@ -14,6 +14,11 @@ from governance.selectors import composition_issues
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development(settings):
+    settings.DEBUG = True  # as under `make run`; pytest runs with DEBUG off, where seed_demo refuses
+
+
 def table_counts():
     return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label != "sessions"}
 
