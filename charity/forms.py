@@ -1,4 +1,5 @@
-"""Portal forms: resident sign-up and log-in by mobile number."""
+"""Portal forms: sign-up in two steps (the number, then the code and the rest), log-in by mobile number,
+password change and reset."""
 
 from django import forms
 from django.contrib.auth import authenticate
@@ -9,35 +10,38 @@ from .models import Area
 from .validators import normalize_mobile
 
 
-class SignUpForm(forms.Form):
-    name = forms.CharField(label=_("Your name"), max_length=50)
+def _password_field(label, autocomplete="new-password", help_text=""):
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        help_text=help_text,
+    )
+
+
+NEW_PASSWORD_HELP = _("At least 8 characters, not only digits.")
+
+
+class TwoPasswordsMixin:
+    """Two password fields that must be the same: `first` and `second`."""
+
+    first, second = "password1", "password2"
+
+    def clean(self):
+        cleaned = super().clean()
+        one, two = cleaned.get(self.first), cleaned.get(self.second)
+        if one and two and one != two:
+            self.add_error(self.second, _("The two passwords differ."))
+        return cleaned
+
+
+class MobileForm(forms.Form):
+    """The first step of sign-up and of a password reset: the number the code goes to."""
+
     mobile = forms.CharField(
         label=_("Mobile number"),
         max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
-    community = forms.ModelChoiceField(
-        label=_("Your community"),
-        queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("path"),
-        empty_label=_("Choose your community"),
-    )
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters, not only digits."),
-    )
-    password2 = forms.CharField(
-        label=_("Password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    consent = forms.BooleanField(
-        label=_(
-            "I agree that the neighbourhood committee keeps my name and mobile number to run this "
-            "platform, and shows neither to the public."
-        ),
-        error_messages={"required": _("You need to agree before signing up.")},
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "autofocus": True}),
     )
 
     def clean_mobile(self):
@@ -46,28 +50,47 @@ class SignUpForm(forms.Form):
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages[0], code="invalid_mobile")
 
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("password1")
-            and cleaned.get("password2")
-            and cleaned["password1"] != cleaned["password2"]
-        ):
-            self.add_error("password2", _("The two passwords differ."))
-        return cleaned
+
+class CodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Code from the message"),
+            max_length=12,
+            widget=forms.TextInput(
+                attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+            ),
+            **kwargs,
+        )
+
+
+class SignUpForm(TwoPasswordsMixin, forms.Form):
+    """The second step of sign-up: the code proves the number; then who and where the resident is."""
+
+    code = CodeField()
+    name = forms.CharField(label=_("Your name"), max_length=50)
+    community = forms.ModelChoiceField(
+        label=_("Your community"),
+        queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("path"),
+        empty_label=_("Choose your community"),
+    )
+    password1 = _password_field(_("Password"), help_text=NEW_PASSWORD_HELP)
+    password2 = _password_field(_("Password again"))
+    consent = forms.BooleanField(
+        label=_(
+            "I have read the privacy notice and agree that the neighbourhood committee keeps my name, mobile "
+            "number and community to run this platform, and shows none of them to the public."
+        ),
+        error_messages={"required": _("You need to agree before signing up.")},
+    )
 
 
 class MobileLoginForm(forms.Form):
     mobile = forms.CharField(
         label=_("Mobile number"),
-        max_length=20,
+        max_length=150,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "username", "autofocus": True}),
     )
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = _password_field(_("Password"), autocomplete="current-password")
 
     def __init__(self, request=None, *args, **kwargs):
         self.request = request
@@ -92,3 +115,30 @@ class MobileLoginForm(forms.Form):
 
     def get_user(self):
         return self.user_cache
+
+
+class PasswordResetForm(TwoPasswordsMixin, forms.Form):
+    """The second step of a password reset: the code, and the new password twice."""
+
+    first, second = "new_password1", "new_password2"
+
+    code = CodeField()
+    new_password1 = _password_field(_("New password"), help_text=NEW_PASSWORD_HELP)
+    new_password2 = _password_field(_("New password again"))
+
+
+class PasswordChangeForm(TwoPasswordsMixin, forms.Form):
+    first, second = "new_password1", "new_password2"
+
+    old_password = _password_field(_("Current password"), autocomplete="current-password")
+    new_password1 = _password_field(_("New password"), help_text=NEW_PASSWORD_HELP)
+    new_password2 = _password_field(_("New password again"))
+
+
+class StaffSetPasswordForm(TwoPasswordsMixin, forms.Form):
+    """Staff set a new password for a resident who cannot receive a code."""
+
+    first, second = "new_password1", "new_password2"
+
+    new_password1 = _password_field(_("New password"), help_text=NEW_PASSWORD_HELP)
+    new_password2 = _password_field(_("New password again"))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from treebeard.mp_tree import MP_Node
 
-from .validators import normalize_credit_code, normalize_mobile
+from .validators import mask_mobile, normalize_credit_code, normalize_mobile
 
 
 class Area(MP_Node):
@@ -113,8 +113,28 @@ class Organization(models.Model):
         limit_choices_to={"type": "hub"},
     )
     description = models.TextField(_("description"), blank=True)
+    is_illustrative = models.BooleanField(
+        _("illustrative"),
+        default=False,
+        help_text=_("Set for an invented organisation in demonstration data, so no one reads it as a fact."),
+    )
     contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    # PIPL art. 13/14: the contact person's name and number are theirs; the public page shows them only with
+    # their recorded consent, or the number alone when it is the organisation's office line.
+    publish_contact = models.BooleanField(
+        _("publish the contact person"),
+        default=False,
+        help_text=_(
+            "Tick only when the contact person has agreed to have their name and number shown on the public "
+            "page."
+        ),
+    )
+    contact_phone_is_office = models.BooleanField(
+        _("the contact phone is an office number"),
+        default=False,
+        help_text=_("An office line (not a person's own mobile) is shown on the public page without a name."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -183,6 +203,11 @@ class Person(models.Model):
         related_name="representatives",
     )
     is_leader = models.BooleanField(_("community leader (社区能人)"), default=False)
+    is_illustrative = models.BooleanField(
+        _("illustrative"),
+        default=False,
+        help_text=_("Set for an invented person in demonstration data, so no one reads it as a fact."),
+    )
     recruited_by = models.ForeignKey(
         "self",
         verbose_name=_("brought in by"),
@@ -197,6 +222,11 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["name", "id"]
+        # Granted per user by a superuser (admin → users), on top of the staff role (docs/security.md).
+        permissions = [
+            ("export_personal_data", _("Can export personal data (names, mobile numbers, donors)")),
+            ("view_full_mobile", _("Can see residents' full mobile numbers")),
+        ]
 
     def __str__(self):
         return self.name
@@ -345,6 +375,32 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
     CONSENT_GIVEN = "consent.given", _("consent given")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("consent withdrawn")
+    # accounts
+    LOGGED_IN = "account.logged_in", _("logged in")
+    LOGIN_FAILED = "account.login_failed", _("log-in failed")
+    LOCKED_OUT = "account.locked_out", _("log-in locked after repeated failures")
+    PASSWORD_CHANGED = "account.password_changed", _("password changed")
+    PASSWORD_RESET_BY_CODE = "account.password_reset_by_code", _("password reset with a code")
+    PASSWORD_RESET_BY_STAFF = "account.password_reset_by_staff", _("password reset by staff")
+    CODE_REQUESTED = "account.code_requested", _("one-time code requested")
+    # structure, through the admin (every one written by a service in charity/services.py)
+    PERSON_CREATED = "person.created", _("person added")
+    PERSON_CHANGED = "person.changed", _("person changed")
+    PERSON_DELETED = "person.deleted", _("person deleted")
+    PEOPLE_IMPORTED = "person.imported", _("people imported from a file")
+    ORGANIZATION_CREATED = "organization.created", _("organisation added")
+    ORGANIZATION_CHANGED = "organization.changed", _("organisation changed")
+    ORGANIZATION_DELETED = "organization.deleted", _("organisation deleted")
+    ORGANIZATIONS_IMPORTED = "organization.imported", _("organisations imported from a file")
+    SERVED_AREAS_CHANGED = "organization.served_areas_changed", _("areas an organisation serves changed")
+    AREA_CREATED = "area.created", _("area added")
+    AREA_CHANGED = "area.changed", _("area changed")
+    AREA_MOVED = "area.moved", _("area moved in the tree")
+    AREA_DELETED = "area.deleted", _("area deleted")
+    STAFF_ROLE_GRANTED = "staff_role.granted", _("staff role granted")
+    STAFF_ROLE_REMOVED = "staff_role.removed", _("staff role removed")
+    USER_PERMISSIONS_CHANGED = "user.permissions_changed", _("user's permissions changed")
+    DATA_EXPORTED = "data.exported", _("data exported")
     # money
     LEDGER_POSTED = "ledger.posted", _("money recorded in the ledger")
     DONATION_POSTED = "donation.posted", _("donation recorded")
@@ -435,3 +491,82 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.client} {self.key}"
+
+
+class OneTimeCode(models.Model):
+    """A one-time code sent to a mobile number to prove it is the person's own (sign-up, password reset).
+
+    Only a keyed hash of the code is stored (HMAC with SECRET_KEY, bound to the number and the purpose), never
+    the code itself. An empty hash means no code was sent — e.g. sign-up with a number that already has a
+    login gets a "log in or reset your password" message instead — so no code can ever match it, and the page
+    answers exactly as for any other number. Every request is a row: rows are what the rate limits count.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        RESET = "reset", _("password reset")
+
+    mobile = models.CharField(_("mobile number"), max_length=11)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    requester_ip = models.GenericIPAddressField(_("requested from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [
+            models.Index(fields=["mobile", "created_at"], name="onetimecode_mobile_idx"),
+            models.Index(fields=["requester_ip", "created_at"], name="onetimecode_ip_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} {mask_mobile(self.mobile)}"
+
+
+class OutboxMessage(models.Model):
+    """A message to a person's mobile number, recorded before it is sent and delivered by a Celery task.
+
+    `text` never holds sensitive details (DESIGN.md §3); a one-time code in it is masked once delivered.
+    """
+
+    class Kind(models.TextChoices):
+        SIGNUP_CODE = "signup_code", _("sign-up code")
+        ALREADY_REGISTERED = "already_registered", _("already registered")
+        RESET_CODE = "reset_code", _("password reset code")
+        PASSWORD_CHANGED = "password_changed", _("password changed")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        SENDING = "sending", _("being sent")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    mobile = models.CharField(_("mobile number"), max_length=11)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    text = models.CharField(_("text"), max_length=500)
+    # What `text` becomes once delivered: the same with the one-time code masked ("" when nothing is secret).
+    redacted_text = models.CharField(max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {mask_mobile(self.mobile)}"

@@ -5,16 +5,24 @@ Celery tasks eager in-process, local-memory cache); DATABASE_URL and REDIS_URL s
 stack. A malformed value is a startup error that names the variable.
 """
 
+import base64
+import datetime
+import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
 
 
 class _StrictEnv(environ.Env):
@@ -41,6 +49,22 @@ class _StrictEnv(environ.Env):
         except (TypeError, ValueError):
             raise ImproperlyConfigured(f"{var} must be a whole number, not {raw!r}")
 
+    def rate(self, var, default):
+        """A request rate as DRF reads it: "600/min", "10/s", "5000/hour", "20000/day"."""
+        raw = self.str(var, default=default).strip()
+        number, sep, period = raw.partition("/")
+        if not (sep and number.isdigit() and int(number) > 0 and period in _RATE_PERIODS):
+            raise ImproperlyConfigured(
+                f"{var} must be a rate like 600/min (a positive number per s, min, hour or day), not {raw!r}"
+            )
+        return raw
+
+    def choice(self, var, default, choices):
+        raw = self.str(var, default=default).strip()
+        if raw not in choices:
+            raise ImproperlyConfigured(f"{var} must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
+
     def url_setting(self, var, parse):
         raw = self.str(var, default="")
         if not raw:
@@ -56,13 +80,20 @@ env = _StrictEnv()
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = [h.strip() for h in env.str("ALLOWED_HOSTS", default="").split(",") if h.strip()]
+# Published in this repository: it signs nothing that matters, so production refuses it.
+_DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 if DEBUG:
-    SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+    SECRET_KEY = SECRET_KEY or _DEVELOPMENT_SECRET_KEY
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
 else:
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set to at least 50 random characters when DJANGO_DEBUG=false"
+        )
+    if SECRET_KEY.strip() == _DEVELOPMENT_SECRET_KEY or SECRET_KEY.strip().startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the repository's development key or a 'django-insecure' one: "
+            "set a new random key when DJANGO_DEBUG=false"
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_DEBUG=false")
@@ -82,6 +113,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "treebeard",
+    "axes",
+    "csp",
     "charity.apps.CharityConfig",
     "funds.apps.FundsConfig",
     "resources.apps.ResourcesConfig",
@@ -92,6 +125,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "charity.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,8 +133,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "charity.middleware.StaffSessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "charity.middleware.NotFoundPageMiddleware",
+    # Last: turns a log-in refused for too many failures into the lock-out page (charity.auth).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "charity.urls"
@@ -154,8 +192,23 @@ else:
         raise ImproperlyConfigured(
             "DATABASE_URL must be a postgres:// URL (PostgreSQL is the production database)"
         )
-    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
+    # Connections (docs/database.md): by default each request opens one and closes it at its end, which is
+    # safe under any server — a threaded one (runserver, gunicorn --threads) keeps a connection per thread
+    # otherwise, and runs PostgreSQL out of slots. DATABASE_POOL_SIZE > 0 uses psycopg's pool
+    # instead (at most that many connections per process); DATABASE_CONN_MAX_AGE keeps connections open
+    # that many seconds (for gunicorn's sync workers: one connection per worker).
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    _pool_size = env.int("DATABASE_POOL_SIZE", default=0)
+    if _pool_size < 0 or _db["CONN_MAX_AGE"] < 0:
+        raise ImproperlyConfigured("DATABASE_POOL_SIZE and DATABASE_CONN_MAX_AGE must be 0 or more")
+    if _pool_size:
+        if _db["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "DATABASE_POOL_SIZE and DATABASE_CONN_MAX_AGE exclude each other: set one of them to 0"
+            )
+        _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
+    else:
+        _db["CONN_HEALTH_CHECKS"] = True
     DATABASES = {"default": _db}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -189,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "charity.tasks.purge_idempotency_records",
         "schedule": crontab(minute=15),
     },
+    "purge-codes-and-messages-hourly": {
+        "task": "charity.tasks.purge_codes_and_messages",
+        "schedule": crontab(minute=45),
+    },
 }
 
 # --- auth, i18n, time -----------------------------------------------------------------------------------
@@ -198,9 +255,79 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The database store, refusing a session key Django could not have issued (a NUL byte broke PostgreSQL).
+SESSION_ENGINE = "charity.sessions"
+# A staff member's session ends after this long without a request (charity.middleware); residents keep
+# Django's default of two weeks.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=1800)
+if STAFF_SESSION_IDLE_SECONDS < 60:
+    raise ImproperlyConfigured(
+        f"STAFF_SESSION_IDLE_SECONDS must be at least 60, not {STAFF_SESSION_IDLE_SECONDS}"
+    )
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
+# Axes first: it refuses a locked-out log-in before any password is checked. Residents log in with their
+# mobile number (looked up on Person), staff with their username (docs/accounts.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "charity.auth.MobileOrUsernameBackend",
+]
+# Behind N proxies of our own, the client's address is the N-th from the right of X-Forwarded-For;
+# 0 trusts REMOTE_ADDR (the embedded default, no proxy). Log-in lock-outs and code limits count per address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Brute force (django-axes): after LOGIN_FAILURE_LIMIT failures for one account, or from one address, log-in
+# is refused for LOGIN_LOCKOUT_MINUTES, on the portal and in the admin alike.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # "locked for 15 minutes" means 15 minutes
+AXES_USERNAME_CALLABLE = "charity.auth.axes_username"
+AXES_CLIENT_IP_CALLABLE = "charity.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "charity.auth.lockout_response"
+AXES_VERBOSE = False
+# No axes pages in the admin: untranslated, unscoped, and full of addresses. A superuser lifts a lock with
+# `manage.py axes_reset_username <account>` or `axes_reset_ip <address>` (docs/accounts.md).
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True  # the audit log records log-ins; no second, unbounded list of them
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "mobile",
+    "code",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "password1",
+    "password2",
+]
+
+
+def _rate_limits(var: str, default: str) -> list[tuple[int, datetime.timedelta]]:
+    """Parse "3/10m,10/1d" into [(3, 10 minutes), (10, 1 day)]; units s, m, h, d."""
+    raw = env.str(var, default=default)
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    limits = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        match = re.fullmatch(r"(\d+)/(\d*)([smhd])", part)
+        if not match or int(match[1]) < 1:
+            raise ImproperlyConfigured(f"{var}: expected limits like '3/10m,10/1d', not {part!r}")
+        limits.append((int(match[1]), datetime.timedelta(**{units[match[3]]: int(match[2] or 1)})))
+    return limits
+
+
+# One-time codes prove a mobile number (sign-up, password reset): their lifetime, the wrong attempts one code
+# allows, and how many may be requested per number and per address (every window must be met).
+ONE_TIME_CODE_LIFETIME = datetime.timedelta(minutes=env.int("ONE_TIME_CODE_LIFETIME_MINUTES", default=10))
+ONE_TIME_CODE_MAX_ATTEMPTS = env.int("ONE_TIME_CODE_MAX_ATTEMPTS", default=5)
+ONE_TIME_CODE_LIMITS_PER_NUMBER = _rate_limits("ONE_TIME_CODE_LIMITS_PER_NUMBER", "3/10m,10/1d")
+ONE_TIME_CODE_LIMITS_PER_ADDRESS = _rate_limits("ONE_TIME_CODE_LIMITS_PER_ADDRESS", "10/1h")
+# Messages to residents (docs/messages.md): the backend that sends them, and how long the outbox keeps them.
+MESSAGE_BACKEND = env.str("MESSAGE_BACKEND", default="charity.messaging.LogBackend")
+MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=30)
+# The version of the privacy notice (/privacy/) a resident agrees to at sign-up: change it with the text.
+PRIVACY_NOTICE_VERSION = "2026-01"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -236,20 +363,34 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["charity.api_auth.IsStaffOrOrganizationKey"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["charity.api_filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "charity.api_common.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["charity.api_auth.PerClientThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"client": env.str("API_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_RATES": {"client": env.rate("API_THROTTLE_RATE", default="600/min")},
     "EXCEPTION_HANDLER": "charity.api_common.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "charity.api_schema.ApiSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only (a form-encoded body is 415), at most 32 levels deep, no lone surrogates (docs/api.md).
+    "DEFAULT_PARSER_CLASSES": ["charity.api_parsers.StrictJSONParser"],
+    # OPTIONS points at the schema instead of describing the read serializer as the request body.
+    "DEFAULT_METADATA_CLASS": "charity.api_parsers.MinimalMetadata",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Community Charity API",
-    "DESCRIPTION": "REST API for hub organisations. Authenticate with `Authorization: Api-Key <key>`.",
+    "DESCRIPTION": (
+        "REST API for hub organisations. Authenticate with `Authorization: Api-Key <key>`; a key acts for "
+        "its organisation in the areas it serves, and anything outside them answers like something that "
+        "does not exist (404, or an empty list).\n\n"
+        "Requests and answers are JSON (`application/json` only). Every error is "
+        '`{"code", "message", "fields"?}`: `code` is stable, `message` follows `Accept-Language` '
+        "(`zh-hans`, `en`). Money is an integer number of fen (1 yuan = 100 fen). Ids are JSON integers in "
+        "bodies and digits in paths and query strings; a query parameter given empty is 400. Lists take "
+        "`page` and `page_size` (1–500). Every POST takes an `Idempotency-Key` header. Receipt numbers, "
+        "purposes and keys are normalised (NFKC, invisible characters removed) before they are compared."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -274,6 +415,17 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Formula injection: a cell starting with =, +, -, @ is written as text (the hook is implemented by the export
+# formats in charity/admin_export.py); a control character an XLSX cell cannot hold is replaced, not a 500.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+# An uploaded import file waits for its confirmation in the cache for half an hour, never in the temporary
+# folder (charity/spreadsheets.py); with several web processes the cache must be shared (Redis).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "charity.spreadsheets.ImportFileStorage"
+# Rows (besides the header) one import may hold: statements and every admin import alike.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
+if IMPORT_MAX_ROWS < 1:
+    raise ImproperlyConfigured(f"IMPORT_MAX_ROWS must be at least 1, not {IMPORT_MAX_ROWS}")
 
 # --- domain settings (DOMAIN.md: local practice is a setting, not a constant) ---------------------------
 NAMED_FUND_MIN_FEN = env.int("NAMED_FUND_MIN_FEN", default=300_000)  # ¥3,000, the lowest local minimum
@@ -286,6 +438,31 @@ for _pair in filter(None, (p.strip() for p in env.str("NAMED_FUND_MIN_FEN_BY_HOS
     NAMED_FUND_MIN_FEN_BY_HOST[_host.strip()] = int(_fen)
 
 # --- production hardening -------------------------------------------------------------------------------
+
+
+def _script_hash(code: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+# Content-Security-Policy on every response (django-csp): only this site's own files run or load, no inline
+# script runs, no other site frames a page. Two exceptions, for the admin's libraries: style attributes
+# (never <style> elements), and the one event handler django-import-export's export page writes inline
+# (allowed by its hash). Images may be data: URLs (the admin's and Swagger UI's icons). docs/hardening.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "script-src-attr": [csp.UNSAFE_HASHES, _script_hash("onSelectToggleChange(event)")],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+    }
+}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env.str("CSRF_TRUSTED_ORIGINS", default="").split(",") if o.strip()
@@ -300,9 +477,35 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Residents' mobile numbers are masked in every request log line (charity/logsafety.py): the development
+# server's access log and Django's request errors here, gunicorn's access log through gunicorn.conf.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"mask_mobiles": {"()": "charity.logsafety.MaskMobileFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_mobiles"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        # Filters on the loggers themselves mask a record before any handler (or a test's) sees it.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["mask_mobiles"],
+        },
+        "django.request": {"filters": ["mask_mobiles"]},
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }

@@ -1,6 +1,8 @@
-"""Validation of Chinese identifiers: mainland mobile numbers and unified social credit codes."""
+"""Validation of Chinese identifiers (mainland mobile numbers, unified social credit codes) and the one
+normalisation every identifier and key goes through before it is compared or stored."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +71,63 @@ def validate_mobile(value):
     normalize_mobile(value)
 
 
+def mask_mobile(mobile: str) -> str:
+    """Return 139****0001 for 13900000001: what logs, the audit log and staff lists show of a number."""
+    return f"{mobile[:3]}****{mobile[-4:]}" if mobile else ""
+
+
 def validate_credit_code(value):
     if value:
         normalize_credit_code(value)
+
+
+# --- identifiers and keys -------------------------------------------------------------------------------
+
+# Characters that render as nothing. Format characters (Cf: zero-width space and joiners, word joiner, BOM,
+# soft hyphen, bidi controls, tag characters), controls (Cc, NUL included — PostgreSQL refuses it in text),
+# lone surrogates (Cs), variation selectors, the combining grapheme joiner and the blank "letters" (Hangul
+# fillers, the Braille blank) that NFKC leaves in place.
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+def _is_invisible(ch: str) -> bool:
+    if ch in _BLANK_LETTERS or "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef":
+        return True
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+
+
+def normalize_key(value: str) -> str:
+    """Return the form of an identifier or key that is compared and stored.
+
+    For receipt numbers, purposes, names matched as keys and Idempotency-Key values: NFKC (full-width
+    ＺＷ１２３ is ZW123), invisible characters removed (ZW\u200b123 is ZW123), runs of white space (tabs and
+    line breaks included) made one space, and the ends trimmed. Two strings that look the same are then one.
+    """
+    text = unicodedata.normalize("NFKC", str(value))
+    text = _WHITESPACE_RE.sub(" ", text)
+    return "".join(ch for ch in text if not _is_invisible(ch)).strip()
+
+
+# A character that normalize_key and clean_text keep, as an ECMA-262 regular expression for the OpenAPI
+# schema: "contains one" is how it says a text must not be empty once normalised. (Invisible characters
+# outside the Basic Multilingual Plane and lone surrogates are left out: a JSON Schema pattern cannot name
+# them portably, and the API refuses a lone surrogate before any field is read.)
+VISIBLE_CHARACTER_PATTERN = (
+    r"[^\s\u0000-\u001f\u007f-\u00a0\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    r"\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u2800\u3164\ufe00-\ufe0f"
+    r"\ufeff\uffa0\ufff9-\ufffb]"
+)
+
+# Free text keeps its line breaks and tabs, and the joiners that emoji sequences need.
+_KEPT_IN_TEXT = frozenset("\n\t\u200c\u200d")
+
+
+def clean_text(value: str) -> str:
+    """Return free text (a name as typed, a reason, a description) without invisible characters.
+
+    Less than normalize_key: no NFKC (the text is shown as typed), line breaks kept; NUL, other controls,
+    lone surrogates, zero-width spaces and bidi controls removed; the ends trimmed.
+    """
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in _KEPT_IN_TEXT or not _is_invisible(ch)).strip()

@@ -1,7 +1,10 @@
 """Public portal pages of the core layer: thin, reads through selectors, writes through services."""
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,11 +12,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .auth import axes_username, client_ip
 from .errors import DomainError
-from .forms import MobileLoginForm, SignUpForm
-from .models import Area, AuditEvent, Organization
+from .forms import MobileForm, MobileLoginForm, PasswordChangeForm, PasswordResetForm, SignUpForm
+from .models import Area, AuditEvent, OneTimeCode, Organization
 from .selectors import get_area_chain, list_communities, list_organizations_serving
-from .services import Actor, register_resident
+from .services import (
+    Actor,
+    change_password,
+    register_resident,
+    request_code,
+    reset_password_with_code,
+)
+from .validators import mask_mobile
 
 
 def home(request):
@@ -41,7 +52,8 @@ def community(request, pk):
             "chain": get_area_chain(area)[:-1],
             "runners": runners,
             "organizations": others,
-            "people_count": area.people.count(),
+            # Signed up: people with a login, not the residents staff entered (issue 7).
+            "people_count": area.people.filter(user__isnull=False).count(),
             "leaders_count": area.people.filter(is_leader=True).count(),
         },
     )
@@ -60,28 +72,85 @@ def organization(request, pk):
     )
 
 
+def _actor(request) -> Actor:
+    return Actor.from_request(request, AuditEvent.Surface.PORTAL)
+
+
+def _code_sent_message(request):
+    # The same words whether or not the number has a login: a stranger learns nothing from them.
+    messages.info(
+        request,
+        _("If this number can receive messages, a code is on its way. It is valid for %(n)d minutes.")
+        % {"n": int(settings.ONE_TIME_CODE_LIFETIME.total_seconds() // 60)},
+    )
+
+
+def _ask_for_code(request, *, purpose, session_key, template, next_view):
+    """The first step of sign-up and of a password reset: the number, within the code limits."""
+    status = 200
+    if request.method == "POST":
+        form = MobileForm(request.POST)
+        if form.is_valid():
+            mobile = form.cleaned_data["mobile"]
+            try:
+                request_code(mobile=mobile, purpose=purpose, ip=client_ip(request), actor=_actor(request))
+            except DomainError as exc:
+                form.add_error("mobile", str(exc.message))
+                status = exc.status
+            else:
+                # In the session, not the URL: numbers stay out of addresses and access logs.
+                request.session[session_key] = mobile
+                _code_sent_message(request)
+                return redirect(next_view)
+    else:
+        form = MobileForm(initial={"mobile": request.session.get(session_key, "")})
+    return render(request, template, {"form": form}, status=status)
+
+
 def signup(request):
+    if request.GET.get("community", "").isdigit():
+        request.session["signup_community"] = request.GET["community"]
+    return _ask_for_code(
+        request,
+        purpose=OneTimeCode.Purpose.SIGNUP,
+        session_key="signup_mobile",
+        template="charity/signup.html",
+        next_view="portal:signup_confirm",
+    )
+
+
+def signup_confirm(request):
+    mobile = request.session.get("signup_mobile")
+    if not mobile:
+        return redirect("portal:signup")
     if request.method == "POST":
         form = SignUpForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 person = register_resident(
+                    mobile=mobile,
+                    code=data["code"],
                     name=data["name"],
-                    mobile=data["mobile"],
                     community=data["community"],
                     password=data["password1"],
-                    actor=Actor(surface=AuditEvent.Surface.PORTAL),
+                    consent=data["consent"],
+                    actor=_actor(request),
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+                field = {"password": "password1"}.get(exc.field, exc.field)
+                form.add_error(field if field in form.fields else None, str(exc.message))
             else:
-                login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
+                request.session.pop("signup_mobile", None)
+                request.session.pop("signup_community", None)
+                login(request, person.user, backend="charity.auth.MobileOrUsernameBackend")
                 messages.success(request, _("Welcome, %(name)s! You are signed up.") % {"name": person.name})
                 return redirect("portal:community", pk=person.community_id)
     else:
-        form = SignUpForm(initial={"community": request.GET.get("community")})
-    return render(request, "charity/signup.html", {"form": form})
+        form = SignUpForm(initial={"community": request.session.get("signup_community")})
+    return render(
+        request, "charity/signup_confirm.html", {"form": form, "masked_mobile": mask_mobile(mobile)}
+    )
 
 
 def login_view(request):
@@ -96,6 +165,79 @@ def login_view(request):
     else:
         form = MobileLoginForm(request)
     return render(request, "charity/login.html", {"form": form, "next": next_url})
+
+
+def password_reset(request):
+    return _ask_for_code(
+        request,
+        purpose=OneTimeCode.Purpose.RESET,
+        session_key="reset_mobile",
+        template="charity/password_reset.html",
+        next_view="portal:password_reset_confirm",
+    )
+
+
+def password_reset_confirm(request):
+    mobile = request.session.get("reset_mobile")
+    if not mobile:
+        return redirect("portal:password_reset")
+    if request.method == "POST":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid():
+            try:
+                reset_password_with_code(
+                    mobile=mobile,
+                    code=form.cleaned_data["code"],
+                    new_password=form.cleaned_data["new_password1"],
+                    actor=_actor(request),
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            else:
+                request.session.pop("reset_mobile", None)
+                # The code proved the number: lift a lock-out of this account so its owner can log in now.
+                axes_reset(username=axes_username(request, {"username": mobile}))
+                messages.success(request, _("Your password is changed. Log in with the new one."))
+                return redirect("portal:login")
+    else:
+        form = PasswordResetForm()
+    return render(
+        request, "charity/password_reset_confirm.html", {"form": form, "masked_mobile": mask_mobile(mobile)}
+    )
+
+
+@login_required
+def password_change(request):
+    if request.method == "POST":
+        form = PasswordChangeForm(request.POST)
+        if form.is_valid():
+            try:
+                change_password(
+                    user=request.user,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                    actor=_actor(request),
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            else:
+                update_session_auth_hash(request, request.user)  # this session stays, the others end
+                messages.success(request, _("Your password is changed."))
+                return redirect("portal:home")
+    else:
+        form = PasswordChangeForm()
+    return render(request, "charity/password_change.html", {"form": form})
+
+
+def privacy(request):
+    return render(
+        request,
+        "charity/privacy.html",
+        {
+            "version": settings.PRIVACY_NOTICE_VERSION,
+            "message_days": settings.MESSAGE_RETENTION_DAYS,
+        },
+    )
 
 
 @require_POST

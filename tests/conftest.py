@@ -41,12 +41,119 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reasons[service]))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Hash passwords with MD5 in tests: PBKDF2's million rounds took most of the suite's time.
+
+    Tests only; production keeps Django's default (tests/charity/test_settings.py checks it)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_append_only_triggers():
+    """Let the test runner empty the append-only tables on SQLite after a test that commits.
+
+    PostgreSQL empties them with TRUNCATE, which fires no row trigger; SQLite with DELETE, which the
+    triggers refuse. So each flush drops them and re-creates them from their own SQL, in the flush's
+    transaction: a failed flush leaves them in place. Only the tests do this (docs/append-only.md).
+    """
+    from django.db import transaction
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    DatabaseOperations = DatabaseWrapper.ops_class
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%append-only%'"
+            )
+            triggers = cursor.fetchall()
+            for name, _sql in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            original(self, sql_list)
+            for _name, sql in triggers:
+                cursor.execute(sql)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 
     cache.clear()  # throttling counters must not leak between tests
     yield
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in-process in every test, even with REDIS_URL set: no test leaves work on a real broker.
+
+    The test that starts a real worker switches this off for itself.
+    """
+    from charity.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+class Phone:
+    """The messages residents' phones received (charity.messaging.MemoryBackend), and the codes in them."""
+
+    def __init__(self, capture):
+        from charity.messaging import MemoryBackend
+
+        self.sent = MemoryBackend.sent
+        self._capture = capture
+
+    def post(self, client, url, data, **kwargs):
+        """POST, then run what waits for the commit (the delivery task), as in production."""
+        with self._capture(execute=True):
+            return client.post(url, data, **kwargs)
+
+    def messages(self, mobile):
+        return [text for to, text in self.sent if to == mobile]
+
+    def last_code(self, mobile):
+        import re
+
+        for text in reversed(self.messages(mobile)):
+            if match := re.search(r"(?<!\d)(\d{6})(?!\d)", text):
+                return match[1]
+        raise AssertionError(f"no code was sent to {mobile}")
+
+
+@pytest.fixture
+def phone(settings, django_capture_on_commit_callbacks):
+    from charity.messaging import MemoryBackend
+
+    settings.MESSAGE_BACKEND = "charity.messaging.MemoryBackend"
+    MemoryBackend.sent.clear()
+    yield Phone(django_capture_on_commit_callbacks)
+    MemoryBackend.sent.clear()
+
+
+@pytest.fixture
+def count_queries():
+    """`count_queries(fn)`: how many database queries `fn()` runs. A list page or endpoint runs as many for
+    many rows as for one (DESIGN.md §5): compare the two counts for equality, not under a loose cap."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(fn) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            fn()
+        return len(queries)
+
+    return count
 
 
 @pytest.fixture
@@ -101,7 +208,7 @@ def outsider(dalong):
 
 @pytest.fixture
 def resident(guanbeigou):
-    user = UserFactory(username="13900000001")
+    user = UserFactory(username="rwangayi01")  # opaque, as every resident's: they log in by mobile number
     return PersonFactory(name="王阿姨", mobile="13900000001", community=guanbeigou, user=user)
 
 
