@@ -7,11 +7,13 @@ a row that does not exist: nothing reveals that it does.
 """
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import Http404
 
 from .models import Area, Organization, Person, StaffAssignment
 from .scoping import Scope, scope_for_user
+from .selectors import list_users_in_scope
 
 ROLE = StaffAssignment.Role
 
@@ -93,7 +95,7 @@ class ScopedAdminMixin:
         return field
 
     def _limit_choices(self, field, db_field, request):
-        """Offer only the areas, organisations and people the user may act in."""
+        """Offer only the areas, organisations, people and users the user may act in."""
         if field is None or not isinstance(db_field, models.ForeignKey | models.ManyToManyField):
             return
         scope = self.scope(request, self.change_role)
@@ -106,6 +108,8 @@ class ScopedAdminMixin:
             field.queryset = field.queryset.filter(scope.q("area__"))
         elif model is Person:
             field.queryset = field.queryset.filter(scope.q("community__"))
+        elif model is get_user_model():
+            field.queryset = list_users_in_scope(scope, field.queryset)
 
 
 class ReadOnlyAdminMixin:

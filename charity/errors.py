@@ -36,3 +36,11 @@ class NotFoundError(DomainError):
     code = "not_found"
     status = 404
     default_message = _("Not found.")
+
+
+class ForbiddenError(DomainError):
+    """The actor may see the object, but their role does not allow this change."""
+
+    code = "forbidden"
+    status = 403
+    default_message = _("Your role does not allow this change.")

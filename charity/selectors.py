@@ -1,5 +1,6 @@
 """Reusable read queries of the core structure layer."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, QuerySet
 
 from .models import Area, Organization
@@ -36,3 +37,13 @@ def list_organizations_for_api(queryset: QuerySet[Organization]) -> QuerySet[Org
 
 def count_people_in(area: Area) -> int:
     return Area.objects.filter(path__startswith=area.path).aggregate(n=Count("people"))["n"]
+
+
+def list_users_in_scope(scope, queryset=None):
+    """Users who belong to `scope`: a person in it, or a staff role over an area in it (no one else's login
+    is ever offered to staff, issue 7)."""
+    queryset = get_user_model().objects.all() if queryset is None else queryset
+    if scope.everything:
+        return queryset
+    in_scope = scope.q("person__community__") | scope.q("staff_assignments__area__")
+    return queryset.filter(pk__in=get_user_model().objects.filter(in_scope).values("pk"))

@@ -18,6 +18,7 @@ from import_export.admin import ExportMixin
 
 from charity.admin import IMPORT_FORMATS
 from charity.admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
+from charity.admin_export import AuditedExportMixin, may_export_personal_data
 from charity.errors import DomainError
 from charity.models import AuditAction, AuditEvent
 from charity.services import Actor, record_audit
@@ -101,7 +102,12 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
             kwargs["queryset"] = Organization.objects.filter(type__in=["charity_federation", "foundation"])
             return db_field.formfield(**kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "parent" and field is not None:
+            # Only funds the user may act in: another community's fund is neither accepted nor named (the
+            # autocomplete widget renders the name of whatever id `?parent=` gives it).
+            field.queryset = self.scope(request, self.change_role).filter(field.queryset, "community")
+        return field
 
     @admin.display(description=_("balance"), ordering="money_fen")
     def balance_display(self, obj):
@@ -223,9 +229,14 @@ class DonationResource(resources.ModelResource):
 
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
+        self.user = user
 
     def dehydrate_donor(self, obj):
-        return obj.donor_display_name or ""
+        # A donor's name is personal data: without charity.export_personal_data, only what the public page
+        # shows (the name of a donor who consented to publish it).
+        if may_export_personal_data(self.user):
+            return obj.donor_display_name or ""
+        return obj.public_donor_name or ""
 
     def dehydrate_amount_yuan(self, obj):
         return format_fen(obj.amount_fen).replace("¥", "").replace(",", "")
@@ -313,7 +324,7 @@ class StatementForm(forms.Form):
 
 
 @admin.register(Donation)
-class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
+class DonationAdmin(AuditedExportMixin, ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "fund__community"
     resource_classes = [DonationResource]
     formats = IMPORT_FORMATS
@@ -344,9 +355,6 @@ class DonationAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
-
-    def has_export_permission(self, request):
-        return has_role(request.user, ROLE.VIEWER)
 
     def has_change_permission(self, request, obj=None):
         return False  # recorded money is corrected by a refund, never edited

@@ -6,6 +6,7 @@ import re
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 
 from charity.admin import OrganizationResource, PersonResource
 from charity.models import Organization, Person
@@ -70,6 +71,7 @@ def test_organisation_export_holds_only_in_scope_rows(client, community_staff, o
 
 @pytest.mark.parametrize("file_format", [CSV_FORMAT, XLSX_FORMAT])
 def test_person_export_holds_only_in_scope_rows(client, community_staff, people, file_format):
+    community_staff.user_permissions.add(Permission.objects.get(codename="export_personal_data"))
     client.force_login(community_staff)
     rows = export(client, "person", PersonResource, file_format)
     assert [r["name"] for r in rows] == ["王阿姨"]

@@ -1,8 +1,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
+from django.utils.html import escape
 
 from charity.models import AuditEvent
 from funds.models import Donation, Entry, Transaction
+from funds.services import DuplicateReceipt
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +39,8 @@ def test_a_refused_donation_shows_on_the_form_and_records_nothing(client, commun
     client.force_login(community_staff)
     response = client.post("/admin/funds/donation/add/", donation_form(fund))
     assert response.status_code == 200
-    assert "已" in response.content.decode() or "already" in response.content.decode()
+    with translation.override("zh-hans"):  # the admin's language
+        assert escape(str(DuplicateReceipt.default_message)) in response.content.decode()
     assert Donation.objects.count() == 1 and AuditEvent.objects.filter(surface="admin").count() == 0
 
 
@@ -121,16 +125,20 @@ def test_fund_change_page_shows_balance_restricted_and_entries(client, community
     assert "¥70.00" in page and "独居老人助餐" in page and "¥20.00" in page
 
 
-@pytest.mark.parametrize("n", [1, 40])
-def test_admin_lists_use_a_fixed_number_of_queries(
-    client, community_staff, fund, give, n, django_assert_max_num_queries
+@pytest.mark.parametrize("url", ["/admin/funds/donation/", "/admin/funds/fund/", "/admin/funds/transaction/"])
+def test_admin_lists_run_as_many_queries_for_40_rows_as_for_one(
+    client, community_staff, fund, give, url, count_queries
 ):
-    for i in range(n):
-        give(fund, 100 + i)
+    def show():
+        assert client.get(url).status_code == 200
+
     client.force_login(community_staff)
-    for url in ("/admin/funds/donation/", "/admin/funds/fund/", "/admin/funds/transaction/"):
-        with django_assert_max_num_queries(20):
-            assert client.get(url).status_code == 200
+    give(fund, 100)
+    show()  # warm up
+    one = count_queries(show)
+    for i in range(1, 40):
+        give(fund, 100 + i)
+    assert count_queries(show) == one <= 20
 
 
 def test_named_fund_below_its_hosts_minimum_is_flagged(client, community_staff, named_fund, give, settings):
