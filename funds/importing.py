@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -17,7 +16,9 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from charity import spreadsheets
 from charity.errors import DomainError
+from charity.validators import normalize_key
 
 from . import services
 from .models import MAX_AMOUNT_FEN, Donation, Fund
@@ -35,7 +36,6 @@ COLUMNS = {
     "named_fund": ["named_fund", "冠名基金"],
 }
 REQUIRED = ["receipt_no", "received_on", "amount", "channel"]
-MAX_ROWS = 5000
 
 # Words hosts' statements use for a channel, besides our codes and the labels in either language.
 CHANNEL_WORDS = {
@@ -120,26 +120,20 @@ def decode(raw: bytes) -> str:
 
 
 def read_rows(filename: str, raw: bytes) -> list[dict]:
-    """Return the rows as dicts keyed by our column names, or raise StatementError."""
+    """Return the rows as dicts keyed by our column names, or raise StatementError (SpreadsheetError for a
+    file that cannot be read or is past settings.IMPORT_MAX_ROWS; see charity/spreadsheets.py)."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).active
-            table = [list(r) for r in sheet.iter_rows(values_only=True)]
-        except Exception:
-            raise StatementError(_("This Excel file cannot be read. Save it again as .xlsx or CSV."))
+        table = spreadsheets.read_xlsx(raw)
     elif name.endswith(".csv") or name.endswith(".txt"):
         text = decode(raw)
         try:
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        table = list(csv.reader(io.StringIO(text), dialect))
+        table = spreadsheets.read_csv(text, dialect=dialect)
     else:
         raise StatementError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    table = [r for r in table if any(c not in (None, "") for c in r)]
     if not table:
         raise StatementError(_("The file is empty."))
     header = [str(c or "").strip() for c in table[0]]
@@ -157,8 +151,6 @@ def read_rows(filename: str, raw: bytes) -> list[dict]:
             _("Missing columns: %(cols)s. The first row must name the columns.")
             % {"cols": "、".join(missing)}
         )
-    if len(table) - 1 > MAX_ROWS:
-        raise StatementError(_("At most %(n)d rows can be imported at once.") % {"n": MAX_ROWS})
     return [
         {key: (row[i] if i < len(row) else None) for key, i in mapping.items()} | {"_line": line}
         for line, row in enumerate(table[1:], start=2)
@@ -227,16 +219,17 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
     """Check every row of a statement and, unless dry_run or any row is refused, record them all."""
     rows = read_rows(filename, raw)
     report = ImportReport()
-    named = {f.name: f for f in fund.named_funds.all()}
+    named = {normalize_key(f.name): f for f in fund.named_funds.all()}
     seen: dict[str, int] = {}
     already = set(
         Donation.objects.filter(
-            host=fund.host, receipt_no__in=[_cell(r.get("receipt_no")) for r in rows]
+            host=fund.host, receipt_no__in=[normalize_key(_cell(r.get("receipt_no"))) for r in rows]
         ).values_list("receipt_no", flat=True)
     )
     with transaction.atomic():
         for row in rows:
-            receipt = _cell(row.get("receipt_no"))
+            # Normalised as the service stores it, so "ZW\u200b123" is found as the ZW123 already recorded.
+            receipt = normalize_key(_cell(row.get("receipt_no")))
             result = RowResult(line=row["_line"], receipt_no=receipt, donor=_cell(row.get("donor_name")))
             report.rows.append(result)
             try:
@@ -260,7 +253,7 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
                 named_name = _cell(row.get("named_fund"))
                 restricted_fund = None
                 if named_name:
-                    restricted_fund = named.get(named_name)
+                    restricted_fund = named.get(normalize_key(named_name))
                     if restricted_fund is None:
                         raise ValueError(
                             _("“%(n)s” is not a named fund of %(f)s.") % {"n": named_name, "f": fund}

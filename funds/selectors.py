@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from .models import Account, Donation, Entry, Fund, Transaction
@@ -172,20 +172,42 @@ class TransactionDifference:
 
 
 @dataclass(frozen=True)
+class DonationDifference:
+    """A donation (or its refund, with negative amounts) whose transaction credits the fund another sum."""
+
+    donation_id: int
+    transaction_id: int
+    amount_fen: int
+    credited_fen: int
+
+    def __str__(self) -> str:
+        return (
+            f"donation #{self.donation_id}: amount {self.amount_fen} fen, but transaction "
+            f"#{self.transaction_id} credits the fund {self.credited_fen} fen"
+        )
+
+
+@dataclass(frozen=True)
 class LedgerReport:
     accounts_checked: int
     transactions_checked: int
     entries_checked: int
     account_differences: list[AccountDifference]
     transaction_differences: list[TransactionDifference]
+    donations_checked: int = 0
+    donation_differences: list[DonationDifference] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.account_differences and not self.transaction_differences
+        return (
+            not self.account_differences
+            and not self.transaction_differences
+            and not self.donation_differences
+        )
 
     @property
-    def differences(self) -> list[AccountDifference | TransactionDifference]:
-        return [*self.account_differences, *self.transaction_differences]
+    def differences(self) -> list[AccountDifference | TransactionDifference | DonationDifference]:
+        return [*self.account_differences, *self.transaction_differences, *self.donation_differences]
 
     def as_dict(self) -> dict:
         return {
@@ -193,16 +215,50 @@ class LedgerReport:
             "accounts_checked": self.accounts_checked,
             "transactions_checked": self.transactions_checked,
             "entries_checked": self.entries_checked,
+            "donations_checked": self.donations_checked,
             "account_differences": [vars(d) for d in self.account_differences],
             "transaction_differences": [vars(d) for d in self.transaction_differences],
+            "donation_differences": [vars(d) for d in self.donation_differences],
         }
+
+
+def _held_credit(transaction_field: str):
+    """What the transaction named by `transaction_field` puts into held accounts (what a fund holds)."""
+    credit = (
+        Entry.objects.filter(transaction_id=OuterRef(transaction_field), account__kind__in=Account.HELD)
+        .order_by()
+        .values("transaction_id")
+        .annotate(total=Sum("amount_fen"))
+        .values("total")
+    )
+    return Coalesce(Subquery(credit), Value(0))
+
+
+def _donation_differences() -> list[DonationDifference]:
+    rows = (
+        Donation.objects.order_by()
+        .annotate(credited=_held_credit("transaction_id"), refunded=_held_credit("refund_transaction_id"))
+        .filter(
+            ~Q(credited=F("amount_fen")) | Q(refund_transaction__isnull=False) & ~Q(refunded=-F("amount_fen"))
+        )
+        .order_by("pk")
+        .values_list("pk", "amount_fen", "transaction_id", "credited", "refund_transaction_id", "refunded")
+    )
+    differences = []
+    for pk, amount, txn, credited, refund_txn, refunded in rows:
+        if credited != amount:
+            differences.append(DonationDifference(pk, txn, amount, credited))
+        if refund_txn is not None and refunded != -amount:
+            differences.append(DonationDifference(pk, refund_txn, -amount, refunded))
+    return differences
 
 
 def verify_ledger() -> LedgerReport:
     """Recompute every account balance and every transaction's sum from the entries (aggregate queries only).
 
-    Reports accounts whose stored balance differs from their entries (or a held account below zero), and
-    transactions with fewer than two entries or entries not adding up to zero.
+    Reports accounts whose stored balance differs from their entries (or a held account below zero),
+    transactions with fewer than two entries or entries not adding up to zero, and donations whose amount is
+    not what their transaction (and their refund's) puts into the fund's held accounts.
     """
     accounts_checked = Account.objects.count()
     transactions_checked = Transaction.objects.count()
@@ -228,4 +284,6 @@ def verify_ledger() -> LedgerReport:
         entries_checked=entries_checked,
         account_differences=[AccountDifference(*row) for row in account_rows],
         transaction_differences=[TransactionDifference(*row) for row in transaction_rows],
+        donations_checked=Donation.objects.count(),
+        donation_differences=_donation_differences(),
     )

@@ -400,7 +400,8 @@ def change_member_role(*, membership: Membership, category: str, role: str, acto
         raise DomainError(_("Choose a role."), code="invalid_role", field="role")
     with transaction.atomic():
         locked = (
-            Membership.objects.select_for_update()
+            # Only the membership row: PostgreSQL cannot lock the nullable side of the organisation's join.
+            Membership.objects.select_for_update(of=("self",))
             .select_related("committee__fund", "person", "organization")
             .get(pk=membership.pk)
         )

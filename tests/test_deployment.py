@@ -143,3 +143,14 @@ def test_image_holds_templates_static_and_catalogues():
     for folder in ("templates", "static", "locale", "charity"):
         assert re.search(rf"^COPY {folder} ", text, re.M), folder
     assert list((ROOT / "locale").glob("*/LC_MESSAGES/django.mo")), "the image relies on committed .mo files"
+
+
+def test_only_web_publishes_a_port_and_only_on_localhost_for_the_proxy(compose):
+    for name, service in compose["services"].items():
+        if name != "web":
+            assert "ports" not in service, f"{name} must not be reachable from outside"
+    ports = compose["services"]["web"]["ports"]
+    assert ports, "the proxy on this machine reaches gunicorn through the published port"
+    for port in ports:
+        host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).rsplit(":", 2)[0]
+        assert host_ip == "127.0.0.1", f"{port!r} is reachable from other machines, bypassing the proxy"

@@ -1,6 +1,7 @@
 """Settings come from the environment: production is safe or refuses to start, naming the variable."""
 
 import os
+import re
 import secrets
 import string
 import subprocess
@@ -103,3 +104,41 @@ def test_a_redis_url_that_is_not_redis_is_an_error_naming_it():
 def test_development_defaults_need_no_environment_at_all():
     result = manage("check", DJANGO_DEBUG=None, SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL=None)
     assert result.returncode == 0, result.stderr
+
+
+def development_key() -> str:
+    """The SECRET_KEY that charity/settings.py falls back on in debug mode: public, in the repository."""
+    text = (ROOT / "charity" / "settings.py").read_text(encoding="utf-8")
+    (key,) = re.findall(r'_DEVELOPMENT_SECRET_KEY = "([^"]+)"', text)
+    return key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(development_key(), id="the-repository-key"),
+        pytest.param("django-insecure-" + "k" * 50, id="a-django-insecure-key"),
+        pytest.param("  django-insecure-" + "k" * 50, id="with-leading-spaces"),
+    ],
+)
+def test_production_refuses_a_published_or_insecure_key(key):
+    result = manage("check", SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_deployment_check_with_the_development_key_fails():
+    result = manage("check", "--deploy", SECRET_KEY=development_key())
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_the_tests_hash_passwords_fast_but_production_does_not(db):
+    from django.contrib.auth.hashers import make_password
+
+    assert make_password("Lv-shui-qing-shan-2025").startswith("md5$")  # tests/conftest.py
+    result = manage(
+        "shell", "-c", "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] in ("pbkdf2_sha256", "argon2", "scrypt")

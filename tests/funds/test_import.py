@@ -123,3 +123,59 @@ def test_channel_words_are_understood_whatever_the_active_language(fund, actor, 
         "charity_market",
         "resident",
     ]
+
+
+STATEMENT_COLUMNS = ["票据号", "日期", "捐赠人", "金额", "渠道"]
+
+
+def test_a_tiny_excel_file_declaring_a_huge_sheet_is_read_in_little_memory(fund, actor):
+    from tests.spreadsheet_files import FAR_ROW, HUGE_DIMENSION, memory_ceiling, xlsx
+
+    raw = xlsx(
+        [STATEMENT_COLUMNS, ["X-1", "2026-03-01", "赵玉梅", 88.8, "线上募捐"]],
+        dimension=HUGE_DIMENSION,
+        extra_rows_xml=FAR_ROW,
+    )
+    assert len(raw) < 6_000
+    with memory_ceiling(400) as peak:
+        report = import_statement(fund=fund, filename="s.xlsx", raw=raw, actor=actor, dry_run=True)
+    assert [(r.receipt_no, r.status) for r in report.rows] == [("X-1", "ok")]
+    assert peak[0] < 20, f"{peak[0]:.0f} MB"
+
+
+def test_an_excel_file_past_the_row_limit_is_refused_before_it_is_read_whole(fund, actor, settings):
+    from tests.spreadsheet_files import inline_rows_xml, memory_ceiling, xlsx
+
+    settings.IMPORT_MAX_ROWS = 50
+    raw = xlsx([STATEMENT_COLUMNS], extra_rows_xml=inline_rows_xml(2, 100_000))
+    assert len(raw) < 1_000_000
+    with memory_ceiling(400) as peak, pytest.raises(DomainError) as exc:
+        import_statement(fund=fund, filename="s.xlsx", raw=raw, actor=actor, dry_run=True)
+    assert str(exc.value.message) == "At most 50 rows can be imported at once."
+    assert peak[0] < 20, f"{peak[0]:.0f} MB"
+    assert Donation.objects.count() == 0
+
+
+def test_a_csv_file_past_the_row_limit_is_refused(fund, actor, settings):
+    settings.IMPORT_MAX_ROWS = 3
+    text = GOOD + "\n" * 100_000  # blank lines do not count, and do not fill memory
+    assert len(run(fund, actor, text, dry_run=True).rows) == 3
+    settings.IMPORT_MAX_ROWS = 2
+    with pytest.raises(DomainError) as exc:
+        run(fund, actor, GOOD + "JQ-004,2026-03-04,李桂兰,5,居民,是,,\n", dry_run=True)
+    assert str(exc.value.message) == "At most 2 rows can be imported at once."
+
+
+def test_an_invisible_or_full_width_variant_of_a_recorded_receipt_is_skipped_as_already_recorded(
+    fund, named_fund, actor
+):
+    run(fund, actor, GOOD, dry_run=False)
+    variants = (
+        HEADER
+        + "JQ\u200b-001,2026-03-01,张建国,100,居民,是,,\n"
+        + "ＪＱ－００２,2026-03-02,官北沟爱心超市,300,商户,否,独居老人助餐,\n"
+        + "JQ-003\u2060,2026-03-03,马文斌,5000,outside_donor,是,,马氏助学\u200b冠名基金\n"
+    )
+    report = run(fund, actor, variants, dry_run=False)
+    assert [r.status for r in report.rows] == ["skipped"] * 3
+    assert Donation.objects.count() == 3

@@ -45,9 +45,8 @@ def test_a_page_that_is_not_a_number_shows_the_first_page(client, fund, give):
     assert response.status_code == 200 and "张建国" in response.content.decode()
 
 
-@pytest.mark.parametrize("n", [1, 500])
-def test_fund_page_uses_a_fixed_number_of_queries(client, fund, give, n, django_assert_max_num_queries):
-    for i in range(n):
+def add_donations_and_named_funds(fund, give, numbers):
+    for i in numbers:
         give(fund, 100 + i, donor_name=f"捐赠人{i}", publish_name=True)
         FundFactory(
             name=f"冠名{i}",
@@ -57,8 +56,17 @@ def test_fund_page_uses_a_fixed_number_of_queries(client, fund, give, n, django_
             host=fund.host,
             named_after="某人",
         )
-    with django_assert_max_num_queries(12):
+
+
+def test_fund_page_runs_as_many_queries_for_500_donations_as_for_one(client, fund, give, count_queries):
+    def show():
         assert client.get(f"/funds/{fund.pk}/").status_code == 200
+
+    add_donations_and_named_funds(fund, give, range(1))
+    show()  # warm up
+    one = count_queries(show)
+    add_donations_and_named_funds(fund, give, range(1, 500))
+    assert count_queries(show) == one <= 12
 
 
 def test_fund_page_weighs_under_60_kb_with_its_css(client, fund, give):

@@ -4,14 +4,16 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from charity.errors import DomainError
-from charity.models import AuditEvent
+from charity.models import AuditAction, AuditEvent
 from charity.services import Actor
 from funds.models import Fund
 from governance.models import Committee, Membership
 from governance.services import (
     add_member,
+    change_member_role,
     create_committee,
     end_membership,
+    rename_committee,
     update_voting_rules,
 )
 from tests.factories import FundFactory, PersonFactory
@@ -204,3 +206,72 @@ def test_ending_before_the_term_started_is_refused(gbg_committee):
     assert (exc.value.code, exc.value.field) == ("term_end_before_start", "term_end")
     membership.refresh_from_db()
     assert membership.term_end is None
+
+
+# --- renaming a committee, correcting a member's role ---------------------------------------------
+
+
+def test_rename_committee_renames_it_and_records_old_and_new_name(gbg_committee):
+    old = gbg_committee.name
+    returned = rename_committee(committee=gbg_committee, name="  官北沟社区基金管委会 ", actor=actor)
+    assert returned.name == "官北沟社区基金管委会"
+    assert Committee.objects.get(pk=gbg_committee.pk).name == "官北沟社区基金管委会"
+    event = AuditEvent.objects.get(action=AuditAction.COMMITTEE_RENAMED)
+    assert event.object_id == str(gbg_committee.pk) and event.area == gbg_committee.fund.community
+    assert event.data == {"name": [old, "官北沟社区基金管委会"]}
+
+
+def test_renaming_to_the_same_name_records_nothing(gbg_committee):
+    before = audit_count()
+    rename_committee(committee=gbg_committee, name=f" {gbg_committee.name} ", actor=actor)
+    assert audit_count() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [("   ", "committee_name_required"), ("委" * 201, "committee_name_too_long")]
+)
+def test_a_bad_new_name_is_refused_and_changes_nothing(gbg_committee, name, code):
+    old, before = gbg_committee.name, audit_count()
+    with pytest.raises(DomainError) as exc:
+        rename_committee(committee=gbg_committee, name=name, actor=actor)
+    assert (exc.value.code, exc.value.field) == (code, "name")
+    assert Committee.objects.get(pk=gbg_committee.pk).name == old and audit_count() == before
+
+
+def resident_member(committee):
+    return committee.memberships.filter(category=C.RESIDENT, role=R.MEMBER).order_by("pk").first()
+
+
+def test_change_member_role_changes_the_role_and_records_what_changed(gbg_committee):
+    membership = resident_member(gbg_committee)
+    returned = change_member_role(membership=membership, category=C.RESIDENT, role=R.SECRETARY, actor=actor)
+    assert (returned.category, returned.role) == (C.RESIDENT, R.SECRETARY)
+    stored = Membership.objects.get(pk=membership.pk)
+    assert (stored.category, stored.role) == (C.RESIDENT, R.SECRETARY)
+    event = AuditEvent.objects.get(action=AuditAction.COMMITTEE_MEMBER_CHANGED)
+    assert event.object_id == str(membership.pk) and event.area == gbg_committee.fund.community
+    assert event.data == {"role": [R.MEMBER, R.SECRETARY]}  # the category did not change
+    assert membership.person.name in event.summary
+
+
+def test_change_member_role_without_a_change_records_nothing(gbg_committee):
+    membership, before = resident_member(gbg_committee), audit_count()
+    change_member_role(membership=membership, category=C.RESIDENT, role=R.MEMBER, actor=actor)
+    assert audit_count() == before
+
+
+@pytest.mark.parametrize(
+    ("category", "role", "code"),
+    [
+        (C.RESIDENT, "boss", "invalid_role"),
+        ("landlord", R.MEMBER, "invalid_category"),
+        (C.ENTERPRISE, R.MEMBER, "organization_required"),  # a resident represents no enterprise
+    ],
+)
+def test_change_member_role_refuses_a_bad_change_and_changes_nothing(gbg_committee, category, role, code):
+    membership, before = resident_member(gbg_committee), audit_count()
+    with pytest.raises(DomainError) as exc:
+        change_member_role(membership=membership, category=category, role=role, actor=actor)
+    assert exc.value.code == code
+    stored = Membership.objects.get(pk=membership.pk)
+    assert (stored.category, stored.role) == (C.RESIDENT, R.MEMBER) and audit_count() == before

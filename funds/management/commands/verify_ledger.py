@@ -1,4 +1,4 @@
-"""Recompute every ledger balance from its entries; exit non-zero on any difference."""
+"""Recompute every balance and donation amount from the ledger entries; exit non-zero on any difference."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,7 +7,8 @@ from funds.selectors import verify_ledger
 
 class Command(BaseCommand):
     help = (
-        "Recompute every account balance and transaction sum from the ledger entries; fail on any difference."
+        "Recompute every account balance, transaction sum and donation amount from the ledger entries; "
+        "fail on any difference."
     )
 
     def handle(self, *args, **options):
@@ -15,7 +16,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Accounts checked: {report.accounts_checked}\n"
             f"Transactions checked: {report.transactions_checked}\n"
-            f"Entries checked: {report.entries_checked}"
+            f"Entries checked: {report.entries_checked}\n"
+            f"Donations checked: {report.donations_checked}"
         )
         if report.ok:
             self.stdout.write(self.style.SUCCESS("Ledger OK: every balance matches its entries."))
