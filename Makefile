@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test test-pg lint check-migrations check-imports test-only seed clean messages
+.PHONY: run test test-pg lint check-migrations check-imports test-only seed clean messages fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-only:
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 test-pg: $(VENV)/.installed-dev
 	DATABASE_URL=$(PG_URL) REQUIRE_SERVICES=postgres $(BIN)/pytest -m postgres $(PYTEST_ARGS)
+
+## make fuzz: fuzz the REST API against its own schema (schemathesis, all phases and checks) on SQLite, and
+## on PostgreSQL too when DATABASE_URL is set (in a throwaway database beside it). FUZZ_MAX_EXAMPLES=15 for
+## a quick pass; FUZZ_SEED=<n> to reproduce one. See docs/api.md.
+fuzz: $(VENV)/.installed-dev
+	.ci/fuzz
 
 ## make messages: extract new messages into both catalogues and compile them (needs GNU gettext)
 messages: $(VENV)/.installed-dev

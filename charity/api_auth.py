@@ -1,5 +1,7 @@
 """API authentication, permission and throttling: organisation API keys and staff sessions."""
 
+import re
+
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -8,6 +10,8 @@ from rest_framework import exceptions, permissions, throttling
 from .models import OrganizationAPIKey, StaffAssignment
 
 KEYWORD = "Api-Key"
+# What create_api_key issues: <8 letters or digits>.<32 letters or digits>; a little room either side.
+_KEY_RE = re.compile(r"[A-Za-z0-9]{1,32}\.[A-Za-z0-9]{1,128}", re.ASCII)
 
 
 class OrganizationAPIKeyAuthentication:
@@ -20,7 +24,9 @@ class OrganizationAPIKeyAuthentication:
             return None
         key = key.strip()
         prefix, dot, _secret = key.partition(".")
-        if not dot or not prefix:
+        if not dot or not prefix or not _KEY_RE.fullmatch(key):
+            # Checked before any query: a NUL byte (which PostgreSQL refuses in a query) or a 10 KB header
+            # never reaches the database.
             raise exceptions.AuthenticationFailed(
                 _("Malformed API key: expected 'Authorization: Api-Key <prefix>.<secret>'."),
                 code="invalid_api_key",

@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from .api_common import api_not_found
 
 admin.site.site_header = _("Community charity platform")
 admin.site.site_title = _("Community charity")
@@ -14,10 +16,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: the policy runs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("charity.api_urls")),
     path("api/v1/", include("funds.api_urls")),
     path("api/v1/", include("governance.api_urls")),
+    # Last under /api/: any path no route takes answers the JSON 404, never an HTML page.
+    re_path(r"^api/", api_not_found),
     path("funds/", include("funds.urls")),
     path("committees/", include("governance.urls")),
     path("", include("charity.portal_urls")),

@@ -79,6 +79,14 @@ class Fund(models.Model):
     giving_url = models.URLField(
         _("online donation page"), blank=True, help_text=_("The host's online page for giving to this fund.")
     )
+    is_illustrative = models.BooleanField(
+        _("illustrative figures"),
+        default=False,
+        help_text=_(
+            "Set in demonstration data: the amounts (and a named fund's name) are invented, and the public "
+            "page says so."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -331,6 +339,17 @@ class Donation(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    # Set from the actor when an organisation records a donation (an API key); an organisation may refund
+    # only what it recorded (funds.services.refund_donation).
+    recorded_by_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("recorded by (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
     restriction = models.CharField(
         _("restriction"), max_length=16, choices=Restriction.choices, default=Restriction.UNRESTRICTED

@@ -21,6 +21,7 @@ from charity.db import insert_row, insert_rows
 from charity.errors import ConflictError, DomainError
 from charity.models import AuditAction
 from charity.services import Actor, audit_event, record_audit
+from charity.validators import clean_text, normalize_key
 
 from .models import MAX_AMOUNT_FEN, Account, Donation, Entry, Fund, Transaction
 from .postgres import post_donation_in_one_statement
@@ -64,6 +65,15 @@ class AlreadyReversed(ConflictError):
     default_message = _("This transaction has already been reversed.")
 
 
+class NotRecordedByYou(DomainError):
+    code = "not_recorded_by_you"
+    status = 403
+    default_message = _(
+        "An organisation may refund only the donations it recorded. Ask the community's staff to refund "
+        "this one."
+    )
+
+
 # Kinds every fund has from its first movement on; restricted accounts are created per purpose on demand.
 STANDARD_KINDS = (
     Account.Kind.GENERAL,
@@ -104,12 +114,15 @@ def _check_text(
     code: str = "invalid",
     required: bool = False,
     required_message=None,
+    key: bool = False,
 ) -> str:
+    """Return the text as it is stored: an identifier or key (`key`) through normalize_key, so that
+    look-alikes are one; free text through clean_text (no NUL or other invisible characters)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise DomainError(_("Enter text here."), code=code, field=field)
-    value = value.strip()
+    value = normalize_key(value) if key else clean_text(value)
     if required and not value:
         raise DomainError(required_message or _("This field is required."), code=code, field=field)
     if len(value) > max_length:
@@ -366,7 +379,7 @@ def post_donation(
             _("A donation cannot be received in the future."), code="invalid_date", field="received_on"
         )
 
-    receipt_no = _check_text(receipt_no, field="receipt_no", max_length=64, code="invalid_receipt")
+    receipt_no = _check_text(receipt_no, field="receipt_no", max_length=64, code="invalid_receipt", key=True)
     if not isinstance(receipt_waived, bool):
         raise DonationError(
             _("Say whether the receipt was waived."), code="invalid_receipt", field="receipt_waived"
@@ -406,7 +419,9 @@ def post_donation(
         raise DonationError(
             _("Choose how the donation is restricted."), code="invalid_restriction", field="restriction"
         )
-    purpose = _check_text(purpose, field="purpose", max_length=PURPOSE_MAX_LENGTH, code="invalid_restriction")
+    purpose = _check_text(
+        purpose, field="purpose", max_length=PURPOSE_MAX_LENGTH, code="invalid_restriction", key=True
+    )
     target = fund
     if restriction == Donation.Restriction.NAMED_FUND:
         if restricted_fund is None:
@@ -508,6 +523,7 @@ def post_donation(
         receipt_waived=receipt_waived,
         received_on=received_on,
         handled_by=handled_by,
+        recorded_by_organization=actor.organization,
         restriction=restriction,
         restricted_fund=restricted_fund if target is not fund else None,
         purpose=purpose,
@@ -627,8 +643,12 @@ def _mark_refunded(*, donation_id: int, refund: Transaction, reason: str) -> Non
 def refund_donation(*, donation: Donation, reason: str, actor: Actor) -> Transaction:
     """Refund a donation: reverse its ledger transaction and mark it refunded, with the reason.
 
-    Raises DomainError reason_required, AlreadyRefunded, InsufficientFunds (the money has been spent).
+    An organisation (an API key) refunds only what it recorded; staff refund any donation in their area
+    (the caller checks the area). Raises NotRecordedByYou, DomainError reason_required, AlreadyRefunded,
+    InsufficientFunds (the money has been spent).
     """
+    if actor.organization is not None and donation.recorded_by_organization_id != actor.organization.pk:
+        raise NotRecordedByYou(field="donation")
     reason = _check_reason(reason)
     if donation.refund_transaction_id is not None:
         raise AlreadyRefunded(field="donation")
@@ -737,7 +757,9 @@ def withdraw(*, fund: Fund, amount_fen: int, actor: Actor, memo: str = "", purpo
     """
     amount_fen = _check_amount(amount_fen)
     memo = _check_text(memo, field="memo", max_length=MEMO_MAX_LENGTH)
-    purpose = _check_text(purpose, field="purpose", max_length=PURPOSE_MAX_LENGTH, code="invalid_restriction")
+    purpose = _check_text(
+        purpose, field="purpose", max_length=PURPOSE_MAX_LENGTH, code="invalid_restriction", key=True
+    )
     with transaction.atomic():
         accounts = get_or_create_accounts(fund)
         general, disbursed = accounts[Account.Kind.GENERAL], accounts[Account.Kind.DISBURSED]

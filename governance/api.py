@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import serializers, viewsets
 
 from charity.api_common import ScopedQuerysetMixin
+from charity.api_filters import IdFilter
 
 from .models import Committee, Membership
 from .selectors import composition_issues, list_committees_for_api, prefetched_members
@@ -30,7 +31,12 @@ class MembershipSerializer(serializers.ModelSerializer):
             "person_name",
             "organization",
             "organization_name",
-            "category", "role", "is_voting", "term_start", "term_end"]
+            "category",
+            "role",
+            "is_voting",
+            "term_start",
+            "term_end",
+        ]
 
 
 class CompositionIssueSerializer(serializers.Serializer):
@@ -59,8 +65,8 @@ class CommitteeSerializer(serializers.ModelSerializer):
 
 
 class CommitteeFilter(django_filters.FilterSet):
-    # A plain number, not a model choice: an unknown fund and a fund out of scope both give an empty list.
-    fund = django_filters.NumberFilter(field_name="fund_id", label="Fund id")
+    # A plain id, not a model choice: an unknown fund and a fund out of scope both give an empty list.
+    fund = IdFilter(field_name="fund_id", label="Fund id")
 
     class Meta:
         model = Committee
@@ -68,8 +74,17 @@ class CommitteeFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the fund management committees in your scope"),
-    retrieve=extend_schema(summary="One fund management committee"),
+    list=extend_schema(
+        summary="List the fund management committees in your scope",
+        description="The committees of the funds in your scope: their voting rules, the members serving "
+        "today (names and seats, never contact details) and `composition_issues`, warnings about the "
+        "composition that never block anything. `fund` keeps the committee of one fund; a fund outside "
+        "your scope gives an empty list, like one that does not exist.",
+    ),
+    retrieve=extend_schema(
+        summary="One fund management committee",
+        description="One committee of a fund in your scope; any other id is 404.",
+    ),
 )
 class CommitteeViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CommitteeSerializer

@@ -135,12 +135,18 @@ def test_area_filter_keeps_that_area_and_below(api, street_staff, guanbeigou):
     assert {o["name"] for o in response.json()["results"]} == {"官北沟舞蹈队", "北关合唱团"}
 
 
-def test_unknown_area_in_filter_is_400_with_a_translated_message(hub_api, dance_team):
-    english = hub_api.get("/api/v1/organizations/", {"area": 999999}, HTTP_ACCEPT_LANGUAGE="en")
+def test_unknown_area_in_filter_is_an_empty_list_like_one_out_of_scope(hub_api, dance_team, dalong):
+    unknown = hub_api.get("/api/v1/organizations/", {"area": 999999})
+    assert unknown.status_code == 200 and unknown.json()["count"] == 0
+    assert hub_api.get("/api/v1/organizations/", {"area": dalong.pk}).json() == unknown.json()
+
+
+def test_a_malformed_area_id_in_filter_is_400_with_a_translated_message(hub_api, dance_team):
+    english = hub_api.get("/api/v1/organizations/", {"area": "1.5"}, HTTP_ACCEPT_LANGUAGE="en")
     assert english.status_code == 400
     assert english.json()["code"] == "invalid"
     assert "area" in english.json()["fields"]
-    chinese = hub_api.get("/api/v1/organizations/", {"area": 999999}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    chinese = hub_api.get("/api/v1/organizations/", {"area": "1.5"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert chinese.status_code == 400
     assert CJK.search(chinese.json()["fields"]["area"][0])
     assert CJK.search(chinese.json()["message"]), "the top-level message must be translated too"

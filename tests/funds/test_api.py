@@ -221,17 +221,6 @@ def test_same_idempotency_key_with_another_body_is_409(hub_api, fund):
     assert Donation.objects.count() == 1
 
 
-def test_a_refused_request_does_not_burn_its_idempotency_key(hub_api, fund):
-    bad = hub_api.post(
-        "/api/v1/donations/", donation_body(fund, amount_fen=0), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
-    )
-    assert bad.status_code == 400
-    good = hub_api.post(
-        "/api/v1/donations/", donation_body(fund, amount_fen=0), format="json", HTTP_IDEMPOTENCY_KEY="k-3"
-    )
-    assert good.status_code == 400  # same body, still refused, not replayed as a success
-
-
 def test_viewer_staff_cannot_record_donations(community_viewer, fund):
     client = APIClient()
     client.force_login(community_viewer)
@@ -266,30 +255,39 @@ def test_entries_are_cursor_paginated_newest_first(hub_api, fund, give):
     assert {r["account"] for r in page["results"]} == {"general", "donors"}
 
 
-@pytest.mark.parametrize("n", [1, 500])
-def test_fund_donation_and_entry_lists_use_a_fixed_number_of_queries(
-    hub_api, fund, give, n, django_assert_max_num_queries
+@pytest.mark.parametrize(
+    "path", ["/api/v1/funds/?page_size=500", "/api/v1/donations/?page_size=500", "entries"]
+)
+def test_fund_donation_and_entry_lists_run_as_many_queries_for_500_rows_as_for_one(
+    hub_api, fund, give, path, count_queries
 ):
     from funds.models import Fund
     from tests.factories import FundFactory
 
-    for i in range(n):
-        give(fund, 100 + i)
-        FundFactory(
-            name=f"冠名{i}",
-            kind=Fund.Kind.NAMED,
-            parent=fund,
-            community=fund.community,
-            host=fund.host,
-            named_after="某人",
-        )
-    hub_api.get("/api/v1/funds/")  # warm the key lookup path
-    with django_assert_max_num_queries(6):
-        assert hub_api.get("/api/v1/funds/?page_size=500").status_code == 200
-    with django_assert_max_num_queries(6):
-        assert len(hub_api.get("/api/v1/donations/?page_size=500").json()["results"]) == n
-    with django_assert_max_num_queries(6):
-        assert hub_api.get(f"/api/v1/funds/{fund.pk}/entries/?page_size=500").status_code == 200
+    def add(numbers):
+        for i in numbers:
+            give(fund, 100 + i)
+            FundFactory(
+                name=f"冠名{i}",
+                kind=Fund.Kind.NAMED,
+                parent=fund,
+                community=fund.community,
+                host=fund.host,
+                named_after="某人",
+            )
+
+    url = f"/api/v1/funds/{fund.pk}/entries/?page_size=500" if path == "entries" else path
+
+    def show():
+        assert hub_api.get(url).status_code == 200
+
+    add(range(1))
+    show()  # warm the key lookup path
+    one = count_queries(show)
+    add(range(1, 500))
+    assert count_queries(show) == one <= 6
+    if "donations" in url:
+        assert len(hub_api.get(url).json()["results"]) == 500
 
 
 @pytest.mark.postgres
