@@ -1,0 +1,1697 @@
+"""The scope table (issue 7): every admin URL and every API route, for every role, against objects of
+community A (官北沟社区) and of community B (大龙社区) — the answer each must get.
+
+Nothing here lists routes by hand. They are read from the admin site's registry (each model admin's URLs,
+actions, autocomplete and raw-id fields, import and export, its list filters) and from the URL resolver
+(every route under /api/, every filter of its filter sets), and each must find its row in the tables below.
+A model, URL, action or API route without a row fails `test_every_route_has_an_expectation`, which names
+it; a model without an object of A and one of B fails `test_the_world_has_an_object_of_each_community`.
+Add the row, and the objects in `build_world`, with the model or the route.
+
+The answers follow DESIGN.md §3 and issue 7:
+- out of scope looks exactly like absent: an object of the other community gets 404 like an id that does
+  not exist, and a filter, an export, a form choice or an action naming it gets the same answer as one
+  naming nothing;
+- a role does what its rank allows in its own areas (viewer: looks; staff: records and changes; manager:
+  also deletes, manages keys, closes funds), and beyond it is refused (403) with nothing changed;
+- nothing of a community is shown to someone who may not see it: no row, no name, no mobile number, no
+  choice in a form;
+- the admin sends anyone who is not staff to its log-in page; the API answers 401 to the anonymous and 403
+  to a resident's session, each with the `{code, message}` body.
+
+The data is built once for the module, inside a transaction rolled back at its end; each case runs in a
+savepoint of its own, so a case that changes something (a refund, a move) changes it for itself only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import difflib
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path, quote
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.forms import ModelChoiceField
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
+from import_export.formats.base_formats import CSV
+
+from charity.models import Area, AuditEvent, Organization, StaffAssignment
+from charity.services import Actor, create_api_key
+from funds import services as fund_services
+from funds.models import Donation
+from governance.services import create_committee
+from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, community
+
+A, B = "A", "B"
+SIDES = (A, B)
+VIEWER, STAFF, MANAGER = StaffAssignment.Role.VIEWER, StaffAssignment.Role.STAFF, StaffAssignment.Role.MANAGER
+RANK = {None: 0, VIEWER: 1, STAFF: 2, MANAGER: 3}
+MISSING = "missing"  # the side of an id that exists nowhere
+MISSING_ID = 987654320
+MISSING_KEY = "nosuchkey.0"  # API keys have string ids
+BAD_ID = "abc"
+LOGIN = "the admin's log-in page"
+# A rank that is not a rank: the manager role over the object's parent area (deleting an area takes it out
+# of its parent, so it is the parent's manager's to do).
+PARENT_MANAGER = "manager of the parent area"
+
+
+# --- roles --------------------------------------------------------------------------------------------------
+
+SUPERUSER, STAFF_USER, KEY, RESIDENT, ANONYMOUS = "superuser", "staff", "key", "resident", "anonymous"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    kind: str
+    ranks: tuple[tuple[str, str], ...] = ()  # (side, rank) over the area of each community
+    above: tuple[str, ...] = ()  # communities whose parent area (their street) it manages
+
+    def rank(self, side) -> int:
+        if self.kind == SUPERUSER:
+            return RANK[MANAGER]
+        return RANK[dict(self.ranks).get(side)]
+
+    def sees(self, side) -> bool:
+        return side in SIDES and self.rank(side) > 0
+
+    @property
+    def unseen(self) -> tuple[str, ...]:
+        return tuple(s for s in SIDES if not self.sees(s))
+
+    @property
+    def home(self) -> str | None:
+        """The one community this role sees, when it sees exactly one."""
+        seen = [s for s in SIDES if self.sees(s)]
+        return seen[0] if len(seen) == 1 else None
+
+    @property
+    def other(self) -> str | None:
+        return {A: B, B: A}.get(self.home)
+
+    @property
+    def in_admin(self) -> bool:
+        return self.kind in (SUPERUSER, STAFF_USER)
+
+
+ROLES = {
+    r.name: r
+    for r in (
+        Role("superuser", SUPERUSER),
+        Role("viewer_A", STAFF_USER, ((A, VIEWER),)),
+        Role("staff_A", STAFF_USER, ((A, STAFF),)),
+        Role("manager_A", STAFF_USER, ((A, MANAGER),)),
+        Role("street_A", STAFF_USER, ((A, MANAGER),), above=(A,)),  # a manager at the street office above A
+        Role("manager_B", STAFF_USER, ((B, MANAGER),)),
+        Role("hub_key_A", KEY, ((A, STAFF),)),  # an organisation's key records money where it serves
+        Role("hub_key_B", KEY, ((B, STAFF),)),
+        Role("anonymous", ANONYMOUS),
+        Role("resident_A", RESIDENT),  # a resident of A logged in to the portal, not staff
+    )
+}
+ALL = tuple(ROLES)
+# Roles that see exactly one community: the ones an oracle ("does this id exist elsewhere?") would serve.
+ONE_SIDED_STAFF = ("viewer_A", "staff_A", "street_A", "manager_B")
+ONE_SIDED = (*ONE_SIDED_STAFF, "hub_key_A", "hub_key_B")
+WRITERS = ("staff_A", "manager_A", "street_A", "manager_B")  # staff who may record in one community
+
+
+# --- where each object lives --------------------------------------------------------------------------------
+
+WHERE: dict[str, Callable] = {
+    "charity.area": lambda o: o,
+    "charity.organization": lambda o: o.area,
+    "charity.person": lambda o: o.community,
+    "charity.staffassignment": lambda o: o.area,
+    "charity.organizationapikey": lambda o: o.organization.area,
+    "charity.auditevent": lambda o: o.area,
+    "auth.user": lambda u: getattr(getattr(u, "person", None), "community", None),
+    # Superusers' business only: no community's.
+    "auth.group": lambda o: None,
+    "funds.fund": lambda o: o.community,
+    "funds.donation": lambda o: o.fund.community,
+    "funds.transaction": lambda o: o.fund.community,
+    "funds.entry": lambda o: o.account.fund.community,
+    "funds.account": lambda o: o.fund.community,
+    "governance.committee": lambda o: o.fund.community,
+}
+
+
+# --- the world: one object of A and one of B for every model ------------------------------------------------
+
+
+@dataclass
+class World:
+    objects: dict[str, dict[str, object]]
+    extra: dict[str, object]
+    roots: dict[str, tuple[str, ...]]
+    sessions: dict[str, str]
+    keys: dict[str, str]
+    secrets: dict[str, set[str]]
+    identity: dict[str, set[str]] = field(default_factory=dict)
+    clients: dict[str, Client] = field(default_factory=dict)
+
+    def obj(self, label: str, side: str):
+        try:
+            return self.objects[label][side]
+        except KeyError:
+            pytest.fail(f"build_world makes no {label} of community {side}: add one")
+
+    def fresh(self, label: str, side: str):
+        o = self.obj(label, side)
+        return type(o)._base_manager.filter(pk=o.pk).first()
+
+    def in_scope(self, role: Role, area) -> bool:
+        if role.kind == SUPERUSER:
+            return True
+        return area is not None and any(area.path.startswith(p) for p in self.roots.get(role.name, ()))
+
+    def client(self, role: Role) -> Client:
+        """The role's client, with only its log-in cookie (one client per role: each loads the middleware)."""
+        client = self.clients.get(role.name)
+        if client is None:
+            headers = {"HTTP_AUTHORIZATION": f"Api-Key {self.keys[role.name]}"} if role.kind == KEY else {}
+            client = self.clients[role.name] = Client(**headers)
+        client.cookies.clear()
+        if role.name in self.sessions:
+            client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[role.name]
+        return client
+
+
+def build_world() -> World:
+    a = community("酒泉市", "肃州区", "示例街道", "官北沟社区")
+    b = community("广州市", "番禺区", "石碁镇", "大龙社区")
+    # Siblings are kept sorted by name: adding B's chain may renumber A's paths. Read them again.
+    a.refresh_from_db()
+    b.refresh_from_db()
+    area = {A: a, B: b}
+    street = {s: Area.objects.get_parent(area[s]) for s in SIDES}
+    city = {s: Area.objects.get(path=area[s].path[: Area.steplen]) for s in SIDES}
+
+    def user(username, **kwargs):
+        return UserFactory(username=username, password=make_password(None), **kwargs)
+
+    users = {"superuser": user("root", is_superuser=True, is_staff=True)}
+    assignment = {}
+    for role, (username, where, rank) in {
+        "viewer_A": ("viewer_gbg", a, VIEWER),
+        "staff_A": ("staff_gbg", a, STAFF),
+        "manager_A": ("manager_gbg", a, MANAGER),
+        "street_A": ("staff_street", street[A], MANAGER),
+        "manager_B": ("manager_dalong", b, MANAGER),
+    }.items():
+        users[role] = user(username, is_staff=True)
+        assignment[role] = StaffAssignment.objects.create(user=users[role], area=where, role=rank)
+
+    person = {
+        A: PersonFactory(name="王阿姨", mobile="13900000001", community=a, user=user("rwangayi01")),
+        B: PersonFactory(name="陈阿伯", mobile="13900000002", community=b, user=user("rchenabo02")),
+    }
+    users["resident_A"] = person[A].user
+
+    hub = {
+        A: OrganizationFactory(name="祯祥社", type=Organization.Type.HUB, area=a),
+        B: OrganizationFactory(name="大龙枢纽", type=Organization.Type.HUB, area=b),
+    }
+    api_key, key = {}, {}
+    for s in SIDES:
+        hub[s].served_areas.add(area[s])
+        api_key[s], key[s] = create_api_key(organization=hub[s], name="hub system", actor=Actor.system())
+    federation = {
+        A: OrganizationFactory(
+            name="酒泉市慈善总会", type=Organization.Type.CHARITY_FEDERATION, area=city[A]
+        ),
+        B: OrganizationFactory(name="广州市慈善会", type=Organization.Type.CHARITY_FEDERATION, area=city[B]),
+    }
+    fund = {
+        A: FundFactory(name="官北沟社区慈善基金", community=a, host=federation[A]),
+        B: FundFactory(name="大龙社区慈善基金", community=b, host=federation[B]),
+    }
+
+    def give(side, receipt_no, actor, **kwargs):
+        return fund_services.post_donation(
+            fund=fund[side],
+            amount_fen=10_000,
+            channel=Donation.Channel.RESIDENT,
+            actor=actor,
+            received_on=datetime.date(2026, 3, 1),
+            receipt_no=receipt_no,
+            **kwargs,
+        )
+
+    api = AuditEvent.Surface.API
+    donation = {
+        A: give(A, "RCPT-GBG-0001", Actor(surface=api, organization=hub[A]), donor_person=person[A]),
+        B: give(B, "RCPT-DL-0001", Actor(surface=api, organization=hub[B]), donor_person=person[B]),
+    }
+    staff = Actor(surface=AuditEvent.Surface.ADMIN, user=users["staff_A"])
+    recorded_by_staff = give(A, "RCPT-GBG-0002", staff, handled_by=users["staff_A"])
+    committee = {
+        s: create_committee(fund=fund[s], name=f"{fund[s].name}管理委员会", actor=Actor.system())
+        for s in SIDES
+    }
+    entry = {s: donation[s].transaction.entries.order_by("id").first() for s in SIDES}
+    group = {s: Group.objects.create(name=f"group {s}") for s in SIDES}
+    audit = {s: AuditEvent.objects.filter(area=area[s]).order_by("id").first() for s in SIDES}
+
+    objects = {
+        "charity.area": area,
+        "charity.organization": hub,
+        "charity.person": person,
+        "charity.staffassignment": {A: assignment["viewer_A"], B: assignment["manager_B"]},
+        "charity.organizationapikey": api_key,
+        "charity.auditevent": audit,
+        "auth.user": {s: person[s].user for s in SIDES},
+        "funds.fund": fund,
+        "funds.donation": donation,
+        "funds.transaction": {s: donation[s].transaction for s in SIDES},
+        "funds.entry": entry,
+        "funds.account": {s: entry[s].account for s in SIDES},
+        "governance.committee": committee,
+        "auth.group": group,
+    }
+    roots = {
+        "viewer_A": (a.path,),
+        "staff_A": (a.path,),
+        "manager_A": (a.path,),
+        "street_A": (street[A].path,),
+        "manager_B": (b.path,),
+        "hub_key_A": (a.path,),
+        "hub_key_B": (b.path,),
+    }
+    secrets = {}
+    for s, tag, staff_names in (
+        (A, "RCPT-GBG", ("viewer_gbg", "staff_gbg", "manager_gbg", "staff_street")),
+        (B, "RCPT-DL", ("manager_dalong",)),
+    ):
+        secrets[s] = {
+            area[s].name,
+            street[s].name,
+            person[s].name,
+            person[s].mobile,
+            person[s].user.username,
+            hub[s].name,
+            fund[s].name,
+            committee[s].name,
+            api_key[s].prefix,
+            tag,
+            *staff_names,
+        }
+    backend = next(b for b in settings.AUTHENTICATION_BACKENDS if not b.startswith("axes."))
+    sessions, identity = {}, {}
+    for role, u in users.items():
+        client = Client()
+        client.force_login(u, backend=backend)
+        sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        identity[role] = {u.username}
+    identity["resident_A"] |= {person[A].name}
+    return World(
+        objects=objects,
+        extra={"recorded_by_staff": recorded_by_staff, "street": street},
+        roots=roots,
+        sessions=sessions,
+        keys={"hub_key_A": key[A], "hub_key_B": key[B]},
+        secrets=secrets,
+        identity=identity,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            built = build_world()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet_refusals():
+    """Thousands of refusals here are the point: do not log a warning line for each 403 and 404 (a 500 is
+    still logged, as an error)."""
+    loggers = [logging.getLogger(name) for name in ("django.request", "django.security", "axes")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def db(world, django_db_blocker):
+    """Each case in a savepoint of the module's transaction, rolled back after it.
+
+    This replaces pytest-django's `db` for this module only (its name is what tells pytest-django to set up
+    the test database): a TestCase per case would cost more than most cases do.
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+# --- what a response must show ------------------------------------------------------------------------------
+
+
+def text_of(response) -> str:
+    cached = getattr(response, "_scope_text", None)
+    if cached is not None:
+        return cached
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    text = content.decode("utf-8-sig", "replace")
+    if "json" in response.get("Content-Type", ""):
+        with contextlib.suppress(ValueError):
+            text = json.dumps(json.loads(text), ensure_ascii=False)
+    response._scope_text = text
+    return text
+
+
+def describe(response) -> str:
+    text = re.sub(r"<[^>]+>|\s+", " ", text_of(response))
+    where = f" → {response['Location']}" if response.has_header("Location") else ""
+    return f"{response.status_code}{where}: {text[:300].strip()}"
+
+
+def assert_status(response, expected):
+    if expected == LOGIN:
+        ok = response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    elif isinstance(expected, set | frozenset | tuple):
+        ok = response.status_code in expected
+    else:
+        ok = response.status_code == expected
+    assert ok, f"expected {expected}, got {describe(response)}"
+
+
+def assert_no_leak(world: World, role: Role, response, *, allowed=frozenset()):
+    text = text_of(response)
+    for side in role.unseen:
+        for secret in sorted(world.secrets[side] - world.identity.get(role.name, set()) - set(allowed)):
+            assert secret not in text, (
+                f"{role.name} was shown {secret!r}, which belongs to community {side}: {describe(response)}"
+            )
+
+
+def assert_rows(world: World, role: Role, label: str, rows, *, complete=True):
+    """Every row lies in the role's areas; the object of each community it sees is there, the other not."""
+    where = WHERE[label]
+    outside = [f"{o} (#{o.pk})" for o in rows if not world.in_scope(role, where(o))]
+    assert not outside, f"{role.name} is shown {label} outside their areas: {outside}"
+    pks = {str(o.pk) for o in rows}
+    for side in SIDES:
+        o = world.obj(label, side)
+        if not role.sees(side):
+            assert str(o.pk) not in pks, f"{role.name} is shown the {label} of community {side}"
+        elif complete:
+            assert str(o.pk) in pks, f"{role.name} misses the {label} of community {side}"
+
+
+def snapshot(world: World, label: str, side: str):
+    o = world.obj(label, side)
+    return list(type(o)._base_manager.filter(pk=o.pk).values())
+
+
+def snapshots(world: World, label: str) -> dict:
+    """The rows of A's and B's objects as they stand (in one query): a refused write leaves them equal."""
+    objects = {world.obj(label, s).pk: s for s in SIDES}
+    model = type(world.obj(label, A))
+    rows = model._base_manager.filter(pk__in=objects).values()
+    return {objects[row[model._meta.pk.attname]]: row for row in rows}
+
+
+def same_answer(first, second, *ids):
+    """Two responses a client cannot tell apart, the ids it sent (and per-response tokens) set aside."""
+
+    def norm(response):
+        text = text_of(response)
+        for i in ids:
+            text = re.sub(rf"(?<![\w-]){re.escape(str(i))}(?![\w-])", "<id>", text)
+        text = re.sub(r'(nonce)="[^"]*"|\b[A-Za-z0-9]{64}\b', "<token>", text)  # CSRF tokens, CSP nonces
+        return response.status_code, response.get("Location", "").replace(str(ids[0]), "<id>"), text
+
+    theirs, nowhere = norm(first), norm(second)
+    if theirs != nowhere:
+        diff = difflib.unified_diff(theirs[2].splitlines(), nowhere[2].splitlines(), lineterm="", n=0)
+        changed = [line.strip() for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        pytest.fail(
+            "an id of the other community and one that exists nowhere get different answers:\n"
+            f"  theirs:  {describe(first)[:120]}\n  nowhere: {describe(second)[:120]}\n  "
+            + "\n  ".join(changed[:12])
+        )
+
+
+# --- the admin ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminSpec:
+    """Who may do what with a model in the admin: the least rank, or None for nobody (superusers included)."""
+
+    add: str | None = STAFF
+    change: str | None = STAFF
+    delete: str | None = MANAGER
+    import_: str | None = None
+    export: str | None = None
+    staff: bool = True  # False: the model is for superusers only; staff get 403 whatever the object
+    personal: tuple[str, ...] = ()  # fields that leave in an export only with a permission
+    list_query: str = ""  # the changelist query that lists every row (treebeard shows root nodes)
+
+
+READ_ONLY = AdminSpec(add=None, change=None, delete=None)
+
+ADMIN_MODELS = {
+    "charity.area": AdminSpec(
+        add=MANAGER, change=MANAGER, delete=PARENT_MANAGER, list_query="?level=community"
+    ),
+    "charity.organization": AdminSpec(import_=STAFF, export=VIEWER),
+    "charity.person": AdminSpec(import_=STAFF, export=VIEWER, personal=("mobile",)),
+    "charity.staffassignment": AdminSpec(add=MANAGER, change=MANAGER),
+    "charity.organizationapikey": AdminSpec(add=MANAGER, change=MANAGER, delete=None),
+    "charity.auditevent": READ_ONLY,
+    "auth.user": AdminSpec(add=MANAGER, change=MANAGER, staff=False),
+    "auth.group": AdminSpec(add=MANAGER, change=MANAGER, staff=False),
+    "funds.fund": AdminSpec(delete=None),
+    "funds.donation": AdminSpec(change=None, delete=None, export=VIEWER),
+    "funds.transaction": READ_ONLY,
+    "funds.entry": READ_ONLY,
+    "funds.account": READ_ONLY,
+    "governance.committee": AdminSpec(),
+}
+
+
+def admin_answer(role: Role, spec: AdminSpec, need, side=None):
+    """The status an admin page owes `role`: `need` is the rank it takes, `side` the object's community."""
+    if not role.in_admin:
+        return LOGIN
+    if role.kind == STAFF_USER and not spec.staff:
+        return 403
+    if side == MISSING or (side is not None and not role.sees(side)):
+        return 404
+    if need is None:
+        return 403
+    if need == PARENT_MANAGER:
+        return 200 if role.kind == SUPERUSER or side in role.above else 403
+    rank = role.rank(side) if side is not None else max(role.rank(s) for s in SIDES)
+    return 200 if rank >= RANK[need] else 403
+
+
+def side_of(target: str):
+    return {"obj_A": A, "obj_B": B, "missing": MISSING, "bad_id": MISSING}.get(target)
+
+
+def pk_of(world: World, label: str, target: str):
+    if target.startswith("obj_"):
+        return world.obj(label, target[4:]).pk
+    model = admin_model(label)
+    return MISSING_KEY if model._meta.pk.get_internal_type() == "CharField" else MISSING_ID
+
+
+def admin_model(label):
+    return next(m for m in admin.site._registry if m._meta.label_lower == label)
+
+
+def model_admin(label):
+    return admin.site._registry[admin_model(label)]
+
+
+def admin_url(label, kind, world=None, target=None):
+    app, model = label.split(".")
+    name = f"admin:{app}_{model}_{kind}"
+    if target is None:
+        return reverse(name)
+    if target == "bad_id":
+        return reverse(name, args=[MISSING_ID]).replace(str(MISSING_ID), BAD_ID)
+    return reverse(name, args=[quote(pk_of(world, label, target))])
+
+
+def assert_choices(world: World, role: Role, label: str, response):
+    """No select of the form (nor of its inlines) offers an object of a community the role does not see."""
+    ctx = response.context
+    forms = []
+    if ctx is not None and "adminform" in ctx:
+        forms.append((label, ctx["adminform"].form))
+        for inline in ctx.get("inline_admin_formsets", []):
+            forms.append((inline.formset.model._meta.label_lower, inline.formset.empty_form))
+    for form_label, form in forms:
+        for name, form_field in form.fields.items():
+            if not isinstance(form_field, ModelChoiceField):
+                continue
+            related = form_field.queryset.model._meta.label_lower
+            if related not in world.objects:
+                continue
+            for side in role.unseen:
+                o = world.obj(related, side)
+                assert not form_field.queryset.filter(pk=o.pk).exists(), (
+                    f"{form_label}.{name} offers {role.name} the {related} of community {side} ({o})"
+                )
+
+
+def check_changelist(world, role, case, label):
+    spec = ADMIN_MODELS[label]
+    response = world.client(role).get(admin_url(label, "changelist") + spec.list_query)
+    expected = admin_answer(role, spec, VIEWER)
+    assert_status(response, expected)
+    if expected == 200:
+        assert_rows(world, role, label, list(response.context["cl"].result_list))
+    assert_no_leak(world, role, response)
+
+
+def check_add(world, role, case, label, method):
+    spec = ADMIN_MODELS[label]
+    model = admin_model(label)
+    expected = admin_answer(role, spec, spec.add)
+    client = world.client(role)
+    if method == "GET":
+        response = client.get(admin_url(label, "add"))
+        assert_status(response, expected)
+        if expected == 200:
+            assert_choices(world, role, label, response)
+    else:
+        before = model._base_manager.count()
+        response = client.post(admin_url(label, "add"), {})
+        assert_status(response, {200, 302} if expected == 200 else expected)
+        if expected != 200:
+            assert model._base_manager.count() == before, "a refused add created a row"
+    assert_no_leak(world, role, response)
+
+
+OBJECT_NEED = {
+    ("change", "GET"): lambda spec: VIEWER,
+    ("change", "POST"): lambda spec: spec.change,
+    ("history", "GET"): lambda spec: VIEWER,
+    ("delete", "GET"): lambda spec: spec.delete,
+    ("delete", "POST"): lambda spec: spec.delete,
+}
+
+
+def check_object_page(world, role, case, label, kind, method):
+    spec = ADMIN_MODELS[label]
+    side = side_of(case.target)
+    expected = admin_answer(role, spec, OBJECT_NEED[kind, method](spec), side)
+    url = admin_url(label, kind, world, case.target)
+    client = world.client(role)
+    if method == "GET":
+        response = client.get(url)
+        assert_status(response, expected)
+        if expected == 200:
+            assert_choices(world, role, label, response)
+    else:
+        before = snapshots(world, label)
+        response = client.post(url, {"post": "yes"} if kind == "delete" else {})
+        assert_status(response, {200, 302} if expected == 200 else expected)
+        if expected != 200:
+            assert snapshots(world, label) == before, "a refused write changed a row"
+    assert_no_leak(world, role, response)
+
+
+def check_redirect(world, role, case, label):
+    """`<id>/` redirects to `<id>/change/` for any id: it says nothing of whether the object exists."""
+    change = admin_url(label, "change", world, case.target)
+    response = world.client(role).get(change.removesuffix("change/"))
+    if role.in_admin:
+        assert_status(response, 302)
+        assert response["Location"].endswith(change), describe(response)
+    else:
+        assert_status(response, LOGIN)
+
+
+def check_import_page(world, role, case, label, method):
+    spec = ADMIN_MODELS[label]
+    expected = admin_answer(role, spec, spec.import_)
+    response = world.client(role).get(admin_url(label, "import"))
+    assert_status(response, expected)
+    assert_no_leak(world, role, response)
+
+
+def check_process_import(world, role, case, label, method):
+    spec = ADMIN_MODELS[label]
+    client = world.client(role)
+    before = admin_model(label)._base_manager.count()
+    if method == "GET":
+        response = client.get(admin_url(label, "process_import"))
+        may_import = admin_answer(role, spec, spec.import_) == 200
+        assert_status(response, 405 if may_import else {403, 405} if role.in_admin else LOGIN)
+    else:
+        expected = admin_answer(role, spec, spec.import_)
+        response = client.post(admin_url(label, "process_import"), {})
+        assert_status(response, expected)
+    assert admin_model(label)._base_manager.count() == before
+    assert_no_leak(world, role, response)
+
+
+def csv_format_index(ma):
+    return str(next(i for i, f in enumerate(ma.get_export_formats()) if f is CSV or issubclass(f, CSV)))
+
+
+def export_form_data(label):
+    ma = model_admin(label)
+    form = ma.get_export_form_class()(ma.get_export_formats(), ma.get_export_resource_classes(None))
+    data = {"format": csv_format_index(ma), "resource": "0"}
+    for name, form_field in form.fields.items():
+        if getattr(form_field, "is_selectable_field", False) and form_field.resource_index == 0:
+            data[name] = "on"
+    return data
+
+
+def exported_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text_of(response))))
+
+
+def assert_no_personal_data(world, role, label, response):
+    """Full personal data (a resident's mobile number) leaves in an export only with its permission."""
+    if role.kind == SUPERUSER:
+        return
+    text = text_of(response)
+    for side in SIDES:
+        o = world.obj(label, side)
+        for name in ADMIN_MODELS[label].personal:
+            value = getattr(o, name)
+            assert not value or value not in text, f"{role.name} exported the full {name} of {o}"
+
+
+def check_export(world, role, case, label, method):
+    spec = ADMIN_MODELS[label]
+    expected = admin_answer(role, spec, spec.export)
+    if spec.personal and role.kind == STAFF_USER and expected == 200:
+        expected = {200, 403}  # refused without the permission, or given without the personal fields
+    client = world.client(role)
+    if method == "GET":
+        response = client.get(admin_url(label, "export"))
+        assert_status(response, expected)
+    else:
+        response = client.post(admin_url(label, "export"), export_form_data(label))
+        assert_status(response, expected)
+        if response.status_code == 200:
+            assert "csv" in response["Content-Type"], describe(response)
+            ids = {r.get("id") for r in exported_rows(response)}
+            for side in SIDES:
+                pk = str(world.obj(label, side).pk)
+                assert (pk in ids) == role.sees(side), f"{role.name}'s export and the row of {side}: {ids}"
+            assert_no_personal_data(world, role, label, response)
+    assert_no_leak(world, role, response)
+
+
+def check_export_filter(world, role, case, label, param, related):
+    """An export filtered on the other community's object answers like one filtered on nothing; so does one
+    of selected rows (`export_items`, as the changelist's export action posts them) naming theirs."""
+    client = world.client(role)
+    theirs = world.obj(related, role.other).pk
+    answers = []
+    for value in (theirs, MISSING_ID):
+        if param == "export_items":
+            data = {**export_form_data(label), "export_items": [value]}
+            response = client.post(admin_url(label, "export"), data)
+        else:
+            response = client.post(f"{admin_url(label, 'export')}?{param}={value}", export_form_data(label))
+        assert response.status_code < 500, describe(response)
+        assert_no_leak(world, role, response)
+        answers.append(response)
+    if answers[0].status_code == 200 and "csv" in answers[0].get("Content-Type", ""):
+        ids = {r.get("id") for r in exported_rows(answers[0])}
+        assert str(world.obj(label, role.other).pk) not in ids, (
+            f"{role.name} exported the other community's row"
+        )
+    same_answer(*answers, theirs, MISSING_ID)
+
+
+def check_changelist_filter(world, role, case, label, param, related):
+    """A changelist filtered on the other community's object answers like one filtered on nothing."""
+    client = world.client(role)
+    theirs = world.obj(related, role.other).pk
+    answers = []
+    for value in (theirs, MISSING_ID):
+        response = client.get(f"{admin_url(label, 'changelist')}?{param}={value}")
+        assert response.status_code < 500, describe(response)
+        assert_no_leak(world, role, response)
+        count = response.context["cl"].result_count if response.status_code == 200 else None
+        answers.append(
+            (response.status_code, response.get("Location", "").replace(str(value), "<id>"), count)
+        )
+    assert answers[0] == answers[1], f"other community's id vs no id: {answers[0]} != {answers[1]}"
+
+
+def check_import_other_row(world, role, case, label):
+    """Importing a row that names an object of the other community (by its id or its import key) neither
+    shows nor changes that object: it is refused, or it makes a new one in the importer's community."""
+    ma = model_admin(label)
+    resource_class = ma.get_import_resource_classes(None)[0]
+    theirs, ours = role.other, role.home
+    target = world.obj(label, theirs)
+    dataset = resource_class().export(queryset=type(target)._base_manager.filter(pk=target.pk))
+    their_area, our_area = world.obj("charity.area", theirs), world.obj("charity.area", ours)
+    import_keys = set(resource_class._meta.import_id_fields) | {"id"}
+    columns = {f.column_name: f.attribute or name for name, f in resource_class().fields.items()}
+    free_text = {
+        f.name
+        for f in type(target)._meta.get_fields()
+        if f.get_internal_type() in ("CharField", "TextField") and not f.choices
+    }
+    row = []
+    for header, value in zip(dataset.headers, dataset[0], strict=True):
+        attribute = columns.get(header, header)
+        if value in (their_area.name, str(their_area.pk)):
+            value = our_area.name
+        elif attribute in free_text and attribute not in import_keys and value:
+            value = "越界改写"  # a change the import must not make to their object
+        row.append("" if value is None else value)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(dataset.headers)
+    writer.writerow(row)
+    sent = {str(v) for v in row}
+    before = snapshot(world, label, theirs)
+    client = world.client(role)
+    response = client.post(
+        admin_url(label, "import"),
+        {
+            "import_file": SimpleUploadedFile("rows.csv", out.getvalue().encode(), content_type="text/csv"),
+            "format": csv_format_index(ma),
+            "resource": "0",
+        },
+    )
+    assert_status(response, 200)
+    assert_no_leak(world, role, response, allowed=sent)
+    confirm = response.context.get("confirm_form") if response.context else None
+    if confirm is not None:
+        done = client.post(admin_url(label, "process_import"), confirm.initial)
+        assert done.status_code < 500, describe(done)
+        assert_no_leak(world, role, done, allowed=sent)
+    assert snapshot(world, label, theirs) == before, f"{role.name}'s import changed {target} of {theirs}"
+
+
+# Actions: the rank each needs and how to see it was done (None: not checked, e.g. a protected delete).
+@dataclass(frozen=True)
+class ActionSpec:
+    need: Callable[[AdminSpec], str | None]
+    done: Callable | None = None
+
+
+ACTIONS = {
+    "*.delete_selected": ActionSpec(need=lambda spec: spec.delete),
+    "funds.fund.close_funds": ActionSpec(need=lambda spec: MANAGER, done=lambda f: f.status == "closed"),
+    "charity.organizationapikey.revoke_keys": ActionSpec(need=lambda spec: MANAGER, done=lambda k: k.revoked),
+}
+
+
+def action_spec(label, name):
+    return ACTIONS.get(f"{label}.{name}") or ACTIONS.get(f"*.{name}")
+
+
+def check_action(world, role, case, label, name):
+    spec, action = ADMIN_MODELS[label], action_spec(label, name)
+    side = side_of(case.target)
+    need = action.need(spec)
+    client = world.client(role)
+    url = admin_url(label, "changelist")
+
+    def run(pk):
+        return client.post(url, {"action": name, "_selected_action": [pk], "index": "0", "post": "yes"})
+
+    before = snapshots(world, label)
+    response = run(pk_of(world, label, case.target))
+    assert response.status_code < 500, describe(response)
+    assert_no_leak(world, role, response)
+    if not role.in_admin:
+        return assert_status(response, LOGIN)
+    if role.kind == STAFF_USER and not spec.staff:
+        return assert_status(response, 403)
+    allowed = side in SIDES and admin_answer(role, spec, need, side) == 200
+    after = snapshots(world, label)
+    if not allowed:
+        assert after == before, f"{role.name} was refused {name} but it changed something"
+        if side in SIDES and not role.sees(side) and role.name in ("staff_A", "manager_B"):
+            same_answer(response, run(pk_of(world, label, "missing")), pk_of(world, label, case.target))
+        return
+    assert_status(response, {200, 302})
+    if action.done is not None:
+        assert action.done(world.fresh(label, side)), f"{name} by {role.name} did nothing"
+    for other in SIDES:
+        if other != side:
+            assert after[other] == before[other], f"{name} on {side} changed the object of {other}"
+
+
+# Custom admin views: each needs its own row.
+
+
+def check_refund_page(world, role, case, method):
+    label = "funds.donation"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = admin_url(label, "refund", world, case.target)
+    client = world.client(role)
+    before = snapshots(world, label)
+    if method == "GET":
+        # "abc" does not fit <int:pk>: the admin's catch-all redirects it to a change page, which is a 404.
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+    else:
+        response = client.post(url, {"reason": "登记有误，退回"})
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.fresh(label, side).is_refunded
+        else:
+            assert snapshots(world, label) == before, "a refused refund changed a row"
+    assert_no_leak(world, role, response)
+
+
+NEW_PASSWORD = "Zq8!scope-matrix"
+
+
+def check_password_page(world, role, case, label, url_name, need, method):
+    """Setting someone's password: a write on that person or user, with the rank it takes."""
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], need, side)
+    pk = MISSING_ID if case.target == "missing" else world.obj(label, case.target[4:]).pk
+    url = reverse(f"admin:{url_name}", args=[quote(pk)])
+    client = world.client(role)
+    before = snapshots(world, "auth.user")
+    if method == "GET":
+        response = client.get(url)
+        assert_status(response, expected)
+    else:
+        passwords = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        passwords |= {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"}
+        response = client.post(url, passwords)
+        assert_status(response, 302 if expected == 200 else expected)
+        after = snapshots(world, "auth.user")
+        if expected == 200:
+            assert after[side] != before[side], f"{role.name} could not set the password"
+        else:
+            assert after == before, f"a refused password change by {role.name} changed a login"
+    assert_no_leak(world, role, response)
+
+
+def check_statement_page(world, role, case):
+    expected = admin_answer(role, ADMIN_MODELS["funds.donation"], STAFF)
+    response = world.client(role).get(reverse("admin:funds_donation_import_statement"))
+    assert_status(response, expected)
+    if expected == 200:
+        funds = set(response.context["form"].fields["fund"].queryset)
+        for side in role.unseen:
+            assert world.obj("funds.fund", side) not in funds
+    assert_no_leak(world, role, response)
+
+
+def check_statement_other_fund(world, role, case):
+    """A statement imported into the other community's fund is refused as if the fund did not exist."""
+    client = world.client(role)
+    before = Donation.objects.count()
+    theirs = world.obj("funds.fund", role.other).pk
+    answers = []
+    for value in (theirs, MISSING_ID):
+        upload = SimpleUploadedFile("statement.csv", "日期,金额\n2026-03-01,100\n".encode())
+        response = client.post(
+            reverse("admin:funds_donation_import_statement"), {"fund": value, "file": upload, "apply": "1"}
+        )
+        assert_no_leak(world, role, response)
+        errors = response.context["form"].errors if response.status_code == 200 else None
+        answers.append((response.status_code, errors))
+    assert answers[0] == answers[1], f"other community's fund vs no fund: {answers[0]} != {answers[1]}"
+    assert Donation.objects.count() == before
+
+
+def fresh_path(area):
+    return Area.objects.get(pk=area.pk).path
+
+
+def area_paths(world):
+    return {s: world.fresh("charity.area", s).path for s in SIDES}
+
+
+def check_move_node(world, role, case):
+    """treebeard's drag-and-drop move: only a superuser (or a manager of a common ancestor) moves an area,
+    and an area out of scope, as node or as target, is answered like one that does not exist."""
+    client = world.client(role)
+    url = admin_url("charity.area", "changelist") + "move/"
+    node_side = role.home or A
+    target_side = {A: B, B: A}[node_side]
+    node, target = world.obj("charity.area", node_side), world.extra["street"][target_side]
+    before = area_paths(world)
+
+    def move(node_pk, target_pk):
+        return client.post(url, {"node": node_pk, "target": target_pk, "relation": "child"})
+
+    response = move(node.pk, target.pk)
+    assert response.status_code < 500, describe(response)
+    if not role.in_admin:
+        assert_status(response, LOGIN)
+    elif role.kind == SUPERUSER:
+        assert_status(response, 200)
+        assert world.fresh("charity.area", node_side).path.startswith(fresh_path(target))
+        return
+    else:
+        assert response.status_code in (400, 403, 404), describe(response)
+        assert area_paths(world) == before, f"{role.name} moved {node} under {target}"
+        same_answer(response, move(node.pk, MISSING_ID), target.pk, MISSING_ID)
+        # And the other way round: their area, as the node, moved under one of ours.
+        theirs, ours = world.obj("charity.area", target_side), node
+        same_answer(move(theirs.pk, ours.pk), move(MISSING_ID, ours.pk), theirs.pk, MISSING_ID)
+    assert area_paths(world) == before
+
+
+def check_reparent_form(world, role, case):
+    """The area change form's position fields: re-parenting under the other community is refused."""
+    client = world.client(role)
+    node_side = role.home or A
+    target_side = {A: B, B: A}[node_side]
+    node, target = world.obj("charity.area", node_side), world.extra["street"][target_side]
+    before = area_paths(world)
+    url = admin_url("charity.area", "change", world, f"obj_{node_side}")
+
+    def post(ref):
+        data = {"name": node.name, "level": node.level, "division_code": ""}
+        return client.post(url, {**data, "treebeard_position": "sorted-child", "treebeard_ref_node": ref})
+
+    response = post(target.pk)
+    assert response.status_code < 500, describe(response)
+    assert_no_leak(world, role, response)
+    if role.kind == SUPERUSER:
+        assert_status(response, 302)
+        assert world.fresh("charity.area", node_side).path.startswith(fresh_path(target))
+        return
+    assert area_paths(world) == before, f"{role.name} moved {node} under {target} through the change form"
+    if role.in_admin:
+        assert response.status_code in (200, 403, 404), describe(response)
+        errors = response.context["adminform"].form.errors if response.status_code == 200 else None
+        missing = post(MISSING_ID)
+        missing_errors = missing.context["adminform"].form.errors if missing.status_code == 200 else None
+        assert (response.status_code, errors) == (missing.status_code, missing_errors)
+
+
+def check_children(world, role, case):
+    label = "charity.area"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], VIEWER, side)
+    base = admin_url(label, "changelist")
+    value = BAD_ID if case.target == "bad_id" else pk_of(world, label, case.target)
+    response = world.client(role).get(f"{base}children/{value}/")
+    assert_status(response, expected)
+    assert_no_leak(world, role, response)
+
+
+def check_public(world, role, case, url):
+    response = world.client(role).get(url)
+    assert_status(response, 200)
+
+
+CUSTOM_ADMIN = {
+    "admin:charity.person:charity_person_password",
+    "admin:auth.user:auth_user_password_change",
+    "admin:funds.donation:funds_donation_refund",
+    "admin:funds.donation:funds_donation_import_statement",
+    "admin:charity.area:move/",
+    "admin:charity.area:children/<str:parent_id>/",
+    "admin:charity.area:javascript-catalog",
+}
+
+
+def custom_admin_cases(key) -> list[Case]:
+    objects = ("obj_A", "obj_B")
+    for label, url_name, need in (
+        ("charity.person", "charity_person_password", STAFF),
+        ("auth.user", "auth_user_password_change", MANAGER),
+    ):
+        if key == f"admin:{label}:{url_name}":
+            return [
+                *cases(key, check_password_page, ALL, objects, label, url_name, need, "GET"),
+                *cases(key, check_password_page, ("staff_A",), ("missing",), label, url_name, need, "GET"),
+                *cases(key + " POST", check_password_page, ALL, objects, label, url_name, need, "POST"),
+            ]
+    if key == "admin:funds.donation:funds_donation_refund":
+        return [
+            *cases(key, check_refund_page, ALL, objects, "GET"),
+            *cases(key, check_refund_page, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_refund_page, ALL, objects, "POST"),
+        ]
+    if key == "admin:funds.donation:funds_donation_import_statement":
+        return [
+            *cases(key, check_statement_page, ALL),
+            *cases(key + " POST (the other community's fund)", check_statement_other_fund, WRITERS),
+        ]
+    if key == "admin:charity.area:move/":
+        return [
+            *cases(key + " POST (under the other community)", check_move_node, ALL),
+            *cases("admin:charity.area:change POST (re-parent)", check_reparent_form, ALL),
+        ]
+    if key == "admin:charity.area:children/<str:parent_id>/":
+        return [
+            *cases(key, check_children, ALL, objects),
+            *cases(key, check_children, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:charity.area:javascript-catalog":
+        url = admin_url("charity.area", "changelist") + "jsi18n/"
+        return cases(key, check_public, ("anonymous", "staff_A"), ("-",), url)
+    raise AssertionError(key)
+
+
+# The admin site's own URLs.
+
+
+def check_site_page(world, role, case, url_name, staff_status=200):
+    response = world.client(role).get(reverse(url_name))
+    assert_status(response, staff_status if role.in_admin else LOGIN)
+    assert_no_leak(world, role, response)
+
+
+def check_login_page(world, role, case):
+    response = world.client(role).get(reverse("admin:login"))
+    if role.in_admin:
+        assert_status(response, 302)
+        assert response["Location"] == reverse("admin:index")
+    else:
+        assert_status(response, 200)
+    assert_no_leak(world, role, response)
+
+
+def check_logout(world, role, case):
+    response = world.client(role).get(reverse("admin:logout"))
+    if role.in_admin:
+        assert_status(response, 405)  # logging out takes a POST
+    else:
+        assert_status(response, 302)
+        assert response["Location"] == reverse("admin:index")
+
+
+def check_catch_all(world, role, case):
+    response = world.client(role).get(reverse("admin:index") + "no/such/page/")
+    assert_status(response, 404 if role.in_admin else LOGIN)
+
+
+def check_app_index(world, role, case, app_label):
+    response = world.client(role).get(reverse("admin:app_list", args=[app_label]))
+    staff_models = [m for m in admin.site._registry if m._meta.app_label == app_label]
+    visible = any(ADMIN_MODELS[m._meta.label_lower].staff for m in staff_models)
+    if not role.in_admin:
+        assert_status(response, LOGIN)
+    else:
+        assert_status(response, 200 if role.kind == SUPERUSER or visible else 404)
+    assert_no_leak(world, role, response)
+
+
+def check_view_on_site(world, role, case, label):
+    """/admin/r/<type>/<id>/ sends to an object's public page: the same answer for theirs and for none."""
+    model = admin_model(label)
+    ct = ContentType.objects.get_for_model(model).pk
+    client = world.client(role)
+    side = role.other or B
+    theirs = pk_of(world, label, f"obj_{side}")
+    response = client.get(reverse("admin:view_on_site", args=[ct, quote(theirs)]))
+    assert response.status_code in (302, 404), describe(response)
+    if role.kind != SUPERUSER:
+        missing = pk_of(world, label, "missing")
+        same_answer(response, client.get(reverse("admin:view_on_site", args=[ct, quote(missing)])), theirs)
+
+
+def check_autocomplete(world, role, case, source, field_name, remote):
+    app_label, model_name = source.split(".")
+    query = {"app_label": app_label, "model_name": model_name, "field_name": field_name, "term": ""}
+    response = world.client(role).get(f"{reverse('admin:autocomplete')}?{urlencode(query)}")
+    expected = admin_answer(role, ADMIN_MODELS[remote], VIEWER)
+    assert_status(response, expected)
+    if expected == 200:
+        ids = [r["id"] for r in response.json()["results"]]
+        rows = list(admin_model(remote)._base_manager.filter(pk__in=ids))
+        assert len(rows) == len(ids)
+        assert_rows(world, role, remote, rows)
+    assert_no_leak(world, role, response)
+
+
+def check_initial_choice(world, role, case, label, field_name, remote):
+    """The add page with ?<field>=<id>: a raw-id or autocomplete widget must not name an object the role
+    may not see (nor accept it: see assert_choices)."""
+    spec = ADMIN_MODELS[label]
+    side = role.other or B
+    theirs = world.obj(remote, side)
+    response = world.client(role).get(f"{admin_url(label, 'add')}?{field_name}={theirs.pk}")
+    assert_status(response, admin_answer(role, spec, spec.add))
+    assert_no_leak(world, role, response)
+    if role.kind != SUPERUSER:
+        text = text_of(response)
+        for shown in {str(theirs), getattr(theirs, "username", str(theirs))}:
+            assert f">{shown}<" not in text, f"{label}.{field_name} names {shown!r} to {role.name}"
+
+
+def check_raw_id_lookup(world, role, case, label, field_name, remote):
+    """The raw-id lookup popup is the related changelist: the same answer and rows as that changelist."""
+    model = admin_model(label)
+    to_field = model._meta.get_field(field_name).remote_field.field_name
+    spec = ADMIN_MODELS[remote]
+    url = f"{admin_url(remote, 'changelist')}?{urlencode({'_to_field': to_field, '_popup': 1})}"
+    response = world.client(role).get(url)
+    expected = admin_answer(role, spec, VIEWER)
+    assert_status(response, expected)
+    if expected == 200:
+        assert_rows(world, role, remote, list(response.context["cl"].result_list), complete=False)
+    assert_no_leak(world, role, response)
+
+
+ADMIN_SITE = {
+    "admin:site:index": lambda key: cases(key, check_site_page, ALL, ("-",), "admin:index"),
+    "admin:site:login": lambda key: cases(key, check_login_page, ALL),
+    "admin:site:logout": lambda key: cases(key, check_logout, ALL),
+    "admin:site:password_change": lambda key: cases(
+        key, check_site_page, ALL, ("-",), "admin:password_change"
+    ),
+    "admin:site:password_change_done": lambda key: cases(
+        key, check_site_page, ALL, ("-",), "admin:password_change_done"
+    ),
+    "admin:site:jsi18n": lambda key: cases(key, check_site_page, ALL, ("-",), "admin:jsi18n"),
+    "admin:site:(?P<url>.*)$": lambda key: cases(key, check_catch_all, ALL),
+    # These three are tried for every app, model and field: see admin_cases().
+    "admin:site:app_list": None,
+    "admin:site:view_on_site": None,
+    "admin:site:autocomplete": None,
+}
+
+
+# --- the API ------------------------------------------------------------------------------------------------
+
+API_ERROR_CODE = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+
+
+def api_answer(role: Role, side=None):
+    if role.kind == ANONYMOUS:
+        return 401
+    if role.kind == RESIDENT:
+        return 403
+    if side == MISSING or (side is not None and not role.sees(side)):
+        return 404
+    return 200
+
+
+def assert_api_status(response, expected):
+    assert_status(response, expected)
+    if response.status_code >= 400:
+        body = response.json()
+        assert {"code", "message"} <= body.keys(), describe(response)
+        if response.status_code in API_ERROR_CODE and isinstance(expected, int):
+            assert body["code"] == API_ERROR_CODE[response.status_code], describe(response)
+
+
+def api_url(name, target=None, world=None, label=None):
+    if target is None:
+        return reverse(name)
+    if target == "bad_id":
+        return reverse(name, args=[MISSING_ID]).replace(str(MISSING_ID), BAD_ID)
+    pk = world.obj(label, target[4:]).pk if target.startswith("obj_") else MISSING_ID
+    return reverse(name, args=[pk])
+
+
+def api_rows(response, label):
+    ids = [row["id"] for row in response.json()["results"]]
+    rows = list(apps.get_model(label)._base_manager.filter(pk__in=ids))
+    assert len(rows) == len(ids), f"unknown ids in {ids}"
+    return rows
+
+
+def check_api_list(world, role, case, name, label):
+    response = world.client(role).get(api_url(name))
+    expected = api_answer(role)
+    assert_api_status(response, expected)
+    if expected == 200:
+        assert_rows(world, role, label, api_rows(response, label))
+    assert_no_leak(world, role, response)
+
+
+def check_api_detail(world, role, case, name, label, rows_label=None):
+    response = world.client(role).get(api_url(name, case.target, world, label))
+    expected = api_answer(role, side_of(case.target))
+    assert_api_status(response, expected)
+    if expected == 200 and rows_label:
+        assert_rows(world, role, rows_label, api_rows(response, rows_label), complete=False)
+    assert_no_leak(world, role, response)
+
+
+def check_api_filter(world, role, case, name, label, param, related):
+    """A list filtered on the other community's object answers like one filtered on an id of nothing."""
+    client = world.client(role)
+    theirs = world.obj(related, role.other).pk
+    answers = [client.get(f"{api_url(name)}?{param}={value}") for value in (theirs, MISSING_ID)]
+    for response in answers:
+        assert response.status_code < 500, describe(response)
+        assert_no_leak(world, role, response)
+        if response.status_code == 200:
+            assert_rows(world, role, label, api_rows(response, label), complete=False)
+    same_answer(*answers, theirs, MISSING_ID)
+
+
+def donation_body(world, fund_pk, role, case, **extra):
+    receipt = re.sub(r"\W", "", f"S{role.name}{case.target}")[:40]
+    return {"fund": fund_pk, "amount_fen": 100, "channel": "resident", "receipt_no": receipt, **extra}
+
+
+def post_json(client, url, body):
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def check_api_record(world, role, case, name):
+    """Recording money: in the areas where one may record; elsewhere refused as if the fund did not exist."""
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Donation.objects.count()
+    fund_pk = world.obj("funds.fund", side).pk if side in SIDES else MISSING_ID
+    response = post_json(client, api_url(name), donation_body(world, fund_pk, role, case))
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Donation.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            missing = post_json(client, api_url(name), donation_body(world, MISSING_ID, role, case))
+            same_answer(response, missing, fund_pk, MISSING_ID)
+    assert Donation.objects.count() == before, "a refused request recorded a donation"
+
+
+def check_api_restricted_fund(world, role, case, name):
+    """`restricted_fund` naming the other community's fund answers like one naming no fund."""
+    client = world.client(role)
+    before = Donation.objects.count()
+    ours = world.obj("funds.fund", role.home).pk
+    theirs = world.obj("funds.fund", role.other).pk
+    answers = []
+    for value in (theirs, MISSING_ID):
+        body = donation_body(world, ours, role, case, restriction="named_fund", restricted_fund=value)
+        response = post_json(client, api_url(name), body)
+        assert_api_status(response, {400, 403, 404, 409})
+        assert_no_leak(world, role, response)
+        answers.append(response)
+    same_answer(*answers, theirs, MISSING_ID)
+    assert Donation.objects.count() == before
+
+
+def check_api_refund(world, role, case, name):
+    """Refunds: staff (not viewers) in their areas; an organisation only what it recorded; 404 elsewhere."""
+    label = "funds.donation"
+    client = world.client(role)
+    if case.target == "recorded_by_staff":
+        donation, side = world.extra["recorded_by_staff"], A
+    elif case.target.startswith("obj_"):
+        donation, side = world.obj(label, case.target[4:]), side_of(case.target)
+    else:
+        donation, side = None, MISSING
+    pk = donation.pk if donation else MISSING_ID
+    before = Donation.objects.filter(pk=pk).values("refund_transaction_id", "refund_reason").first()
+    response = post_json(client, reverse(name, args=[pk]), {"reason": "登记有误，退回"})
+    assert_no_leak(world, role, response)
+    recorder = donation.transaction.actor_organization_id if donation else None
+    own_org = role.kind != KEY or recorder == world.obj("charity.organization", role.home).pk
+    expected = api_answer(role, side)
+    if expected == 200 and role.rank(side) >= RANK[STAFF] and own_org:
+        assert_api_status(response, 200)
+        assert Donation.objects.get(pk=pk).is_refunded
+        return
+    if expected == 200:  # in sight, but not theirs to refund: refused, whichever code says so
+        assert_api_status(response, {400, 403, 404, 409})
+    else:
+        assert_api_status(response, expected)
+    after = Donation.objects.filter(pk=pk).values("refund_transaction_id", "refund_reason").first()
+    assert after == before, f"a refused refund by {role.name} changed the donation"
+
+
+def check_api_public(world, role, case, name):
+    response = world.client(role).get(reverse(name))
+    assert_status(response, 200)
+
+
+def check_api_not_found(world, role, case):
+    response = world.client(role).get("/api/v1/no-such-route/")
+    assert_api_status(response, 404)
+
+
+def api_detail(label, rows=None):
+    def make(key, name):
+        return [
+            *cases(key, check_api_detail, ALL, ("obj_A", "obj_B"), name, label, rows),
+            *cases(key, check_api_detail, ("staff_A", "hub_key_A"), ("missing", "bad_id"), name, label, rows),
+        ]
+
+    return make
+
+
+def api_list(label):
+    return lambda key, name: cases(key, check_api_list, ALL, ("-",), name, label)
+
+
+API = {
+    "api:area-list:GET": api_list("charity.area"),
+    "api:area-detail:GET": api_detail("charity.area"),
+    "api:organization-list:GET": api_list("charity.organization"),
+    "api:organization-detail:GET": api_detail("charity.organization"),
+    "api:fund-list:GET": api_list("funds.fund"),
+    "api:fund-detail:GET": api_detail("funds.fund"),
+    "api:fund-entries:GET": api_detail("funds.fund", rows="funds.entry"),
+    "api:donation-list:GET": api_list("funds.donation"),
+    "api:donation-list:POST": lambda key, name: [
+        *cases(key, check_api_record, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_record, ("staff_A", "hub_key_A"), ("missing",), name),
+        *cases(
+            key + " restricted_fund",
+            check_api_restricted_fund,
+            (*WRITERS, "hub_key_A", "hub_key_B"),
+            ("-",),
+            name,
+        ),
+    ],
+    "api:donation-detail:GET": api_detail("funds.donation"),
+    "api:donation-refund:POST": lambda key, name: [
+        *cases(key, check_api_refund, ALL, ("obj_A", "obj_B", "recorded_by_staff"), name),
+        *cases(key, check_api_refund, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:committee-list:GET": api_list("governance.committee"),
+    "api:committee-detail:GET": api_detail("governance.committee"),
+    # The schema and its viewer are public documentation, the same for everyone.
+    "api:api-schema:GET": lambda key, name: cases(
+        key, check_api_public, ("anonymous", "hub_key_B"), ("-",), name
+    ),
+    "api:api-docs:GET": lambda key, name: cases(
+        key, check_api_public, ("anonymous", "hub_key_B"), ("-",), name
+    ),
+    # Any other path under /api/: the JSON 404.
+    "api:^api/:*": lambda key, name: cases(key, check_api_not_found, ALL),
+}
+
+
+# --- enumerating the routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    route: str
+    role: str
+    target: str
+    check: Callable
+    args: tuple = ()
+
+    def __str__(self):
+        return f"{self.route}|{self.role}|{self.target}"
+
+
+def cases(route, check, roles, targets=("-",), *args) -> list[Case]:
+    return [Case(route, role, target, check, args) for role in roles for target in targets]
+
+
+def walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from walk(p.url_patterns, prefix + str(p.pattern))
+        else:
+            yield prefix + str(p.pattern), p
+
+
+def related_of(model, path) -> str | None:
+    try:
+        last = get_fields_from_path(model, path)[-1]
+    except Exception:
+        return None
+    return last.related_model._meta.label_lower if last.is_relation and last.related_model else None
+
+
+MODEL_URL_KINDS = ("changelist", "add", "history", "delete", "change", "import", "process_import", "export")
+
+
+def model_url_key(label, pattern) -> str:
+    app, model = label.split(".")
+    for kind in MODEL_URL_KINDS:
+        if pattern.name == f"{app}_{model}_{kind}":
+            return kind
+    if pattern.name is None and str(pattern.pattern) == "<path:object_id>/":
+        return "redirect"
+    return str(pattern.name or pattern.pattern)
+
+
+def admin_cases(uncovered: list[str]) -> list[Case]:
+    out: list[Case] = []
+    objects, everyone = ("obj_A", "obj_B"), ALL
+    for model, ma in admin.site._registry.items():
+        label = model._meta.label_lower
+        if label not in ADMIN_MODELS or label not in WHERE:
+            uncovered.append(f"admin model {label}: add it to ADMIN_MODELS and WHERE (and build_world)")
+            continue
+        spec = ADMIN_MODELS[label]
+        edge = ("missing",) if model._meta.pk.get_internal_type() == "CharField" else ("missing", "bad_id")
+        for pattern in ma.get_urls():
+            kind = model_url_key(label, pattern)
+            key = f"admin:{label}:{kind}"
+            if kind == "changelist":
+                out += cases(key, check_changelist, everyone, ("-",), label)
+            elif kind == "add":
+                out += cases(key, check_add, everyone, ("-",), label, "GET")
+                out += cases(key + " POST", check_add, everyone, ("-",), label, "POST")
+            elif kind in ("change", "history", "delete"):
+                out += cases(key, check_object_page, everyone, objects, label, kind, "GET")
+                out += cases(key, check_object_page, ("staff_A",), edge, label, kind, "GET")
+                if kind != "history":
+                    out += cases(key + " POST", check_object_page, everyone, objects, label, kind, "POST")
+                    out += cases(
+                        key + " POST", check_object_page, ("staff_A",), ("missing",), label, kind, "POST"
+                    )
+            elif kind == "redirect":
+                # It redirects any id to its change page without a look at the object or the role.
+                out += cases(
+                    key, check_redirect, ("superuser", "staff_A", "anonymous"), ("obj_B", "missing"), label
+                )
+            elif kind == "import":
+                out += cases(key, check_import_page, everyone, ("-",), label, "GET")
+                out += cases(
+                    f"{key} (a row of the other community)", check_import_other_row, WRITERS, ("-",), label
+                )
+            elif kind == "process_import":
+                out += cases(key, check_process_import, everyone, ("-",), label, "GET")
+                out += cases(key + " POST", check_process_import, everyone, ("-",), label, "POST")
+            elif kind == "export":
+                out += cases(key, check_export, everyone, ("-",), label, "GET")
+                out += cases(key + " POST", check_export, everyone, ("-",), label, "POST")
+            elif key in CUSTOM_ADMIN:
+                out += custom_admin_cases(key)
+            else:
+                uncovered.append(f"admin URL {key}: add a row to CUSTOM_ADMIN")
+        # Filters of the changelist (and so of the export) naming another object.
+        for entry in ma.list_filter:
+            path = entry[0] if isinstance(entry, tuple | list) else entry
+            related = related_of(model, path) if isinstance(path, str) else None
+            if related is None:
+                continue
+            param = f"{path}__{admin_model(related)._meta.pk.name}__exact"
+            out += cases(
+                f"admin:{label}:changelist?{param}",
+                check_changelist_filter,
+                ONE_SIDED_STAFF,
+                ("-",),
+                label,
+                param,
+                related,
+            )
+            if spec.export:
+                out += cases(
+                    f"admin:{label}:export POST?{param}",
+                    check_export_filter,
+                    ONE_SIDED_STAFF,
+                    ("-",),
+                    label,
+                    param,
+                    related,
+                )
+        if spec.export:
+            out += cases(
+                f"admin:{label}:export POST export_items",
+                check_export_filter,
+                ONE_SIDED_STAFF,
+                ("-",),
+                label,
+                "export_items",
+                label,
+            )
+        # Actions.
+        for _func, name, _desc in ma._get_base_actions():
+            if action_spec(label, name) is None:
+                uncovered.append(f"admin action {label}.{name}: add a row to ACTIONS")
+                continue
+            out += cases(f"admin:{label}:action {name}", check_action, everyone, objects, label, name)
+            out += cases(
+                f"admin:{label}:action {name}", check_action, ("staff_A",), ("missing",), label, name
+            )
+        # Autocomplete and raw-id fields, of the admin and of its inlines.
+        owners = [(label, ma, True)] + [(i.model._meta.label_lower, i, False) for i in ma.inlines]
+        for source, owner, top in owners:
+            source_model = apps.get_model(source)
+            for field_name in owner.autocomplete_fields:
+                remote = related_of(source_model, field_name)
+                out += cases(
+                    f"admin:autocomplete:{source}.{field_name}",
+                    check_autocomplete,
+                    everyone,
+                    ("-",),
+                    source,
+                    field_name,
+                    remote,
+                )
+                if top:
+                    out += cases(
+                        f"admin:autocomplete initial:{source}.{field_name}",
+                        check_initial_choice,
+                        everyone,
+                        ("-",),
+                        label,
+                        field_name,
+                        remote,
+                    )
+            for field_name in owner.raw_id_fields:
+                remote = related_of(source_model, field_name)
+                if remote not in ADMIN_MODELS:
+                    uncovered.append(f"raw-id field {source}.{field_name}: its model {remote} has no admin")
+                    continue
+                where = f"{source}.{field_name}" + ("" if top else f" (inline of {label})")
+                if top:
+                    out += cases(
+                        f"admin:rawid:{where}",
+                        check_initial_choice,
+                        everyone,
+                        ("-",),
+                        label,
+                        field_name,
+                        remote,
+                    )
+                out += cases(
+                    f"admin:rawid lookup:{where}",
+                    check_raw_id_lookup,
+                    everyone,
+                    ("-",),
+                    source,
+                    field_name,
+                    remote,
+                )
+        out += cases(
+            f"admin:site:view_on_site:{label}",
+            check_view_on_site,
+            ("staff_A", "manager_B", "superuser"),
+            ("-",),
+            label,
+        )
+    for app_label in sorted({m._meta.app_label for m in admin.site._registry}):
+        out += cases(f"admin:site:app_list:{app_label}", check_app_index, everyone, ("-",), app_label)
+    for pattern in admin.site.get_urls():
+        if isinstance(pattern, URLResolver):
+            continue
+        key = f"admin:site:{pattern.name or pattern.pattern}"
+        if key not in ADMIN_SITE:
+            uncovered.append(f"admin site URL {key}: add a row to ADMIN_SITE")
+        elif ADMIN_SITE[key] is not None:
+            out += ADMIN_SITE[key](key)
+    return out
+
+
+def api_cases(uncovered: list[str]) -> list[Case]:
+    out: list[Case] = []
+    for route, pattern in walk(get_resolver().url_patterns):
+        if not route.startswith("api/") and not route.startswith("^api/"):
+            continue
+        actions = getattr(pattern.callback, "actions", None)
+        methods = [m.upper() for m in actions] if actions else ["GET"] if pattern.name else ["*"]
+        for method in methods:
+            key = f"api:{pattern.name or route}:{method}"
+            if key not in API:
+                uncovered.append(f"API route {key} ({route}): add a row to API")
+                continue
+            out += API[key](key, pattern.name)
+        view = getattr(pattern.callback, "cls", None)
+        filterset = getattr(view, "filterset_class", None)
+        if not (actions and "get" in actions and actions["get"] == "list" and filterset):
+            continue
+        model = filterset._meta.model
+        label = model._meta.label_lower
+        for param, f in filterset.base_filters.items():
+            if isinstance(f, ModelChoiceFilter | ModelMultipleChoiceFilter) and f.queryset is not None:
+                related = f.queryset.model._meta.label_lower
+            else:
+                related = related_of(model, f.field_name.removesuffix("_id"))
+            if related is None:
+                continue
+            key = f"api:{pattern.name}:GET?{param}="
+            out += cases(key, check_api_filter, ONE_SIDED, ("-",), pattern.name, label, param, related)
+    return out
+
+
+def needed(case: Case) -> bool:
+    """Leave out the cases whose answer the admin gives before it looks at the object, or at the method.
+
+    Whoever is not staff is sent to the log-in page by the admin site itself, for any object and any method:
+    the anonymous try every route (on B's object), a resident's session and the API keys (which the admin
+    ignores) the changelist, add and change pages of each model and the site's own pages. A model for
+    superusers only refuses staff whatever the object: one object for each staff role (and `missing`, which
+    must look the same).
+    """
+    if not case.route.startswith("admin:"):
+        return True
+    role = ROLES[case.role]
+    if not role.in_admin:
+        if case.target not in ("-", "obj_B"):
+            return False
+        if role.kind == ANONYMOUS:
+            return True
+        kind = case.route.split(":")[-1]
+        return case.route.startswith("admin:site:") or kind in ("changelist", "add", "change")
+    label = case.route.split(":")[1]
+    if role.kind == STAFF_USER and label in ADMIN_MODELS and not ADMIN_MODELS[label].staff:
+        return case.target != "obj_B"
+    return True
+
+
+UNCOVERED: list[str] = []
+CASES = [c for c in admin_cases(UNCOVERED) + api_cases(UNCOVERED) if needed(c)]
+
+
+# --- the tests ----------------------------------------------------------------------------------------------
+
+
+def test_every_route_has_an_expectation():
+    assert not UNCOVERED, "routes without a row in the scope table:\n" + "\n".join(UNCOVERED)
+
+
+def test_the_world_has_an_object_of_each_community(world, db):
+    labels = set(ADMIN_MODELS) | {c.args[1] for c in CASES if c.check is check_api_list}
+    for label in sorted(labels):
+        for side in SIDES:
+            o = world.obj(label, side)
+            assert o is not None, f"build_world makes no {label} of community {side}"
+            if WHERE[label](o) is not None:
+                assert WHERE[label](o).path.startswith(world.obj("charity.area", side).path), (label, side)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_scope(case, world, db):
+    case.check(world, ROLES[case.role], case, *case.args)
