@@ -1,10 +1,19 @@
 """Demo data of the core layer: the two communities of the seed study (DOMAIN.md), their organisations,
-residents and staff. Idempotent: every row is looked up by its natural key before it is created."""
+residents and staff, and one illustrative community. Idempotent: every row is looked up by its natural key
+before it is created.
+
+Facts from the study stay as the study gives them (Guanbeigou's hub 祯祥社 and host 酒泉市慈善联合总会,
+Dalong's counselling team 凤凰花志愿服务队). Everything invented — most organisations, every resident, the
+illustrative street and community — is flagged `is_illustrative`, and the pages say so. Demo mobile numbers
+are 13800138000–13800138999: China Mobile's service number and its neighbours, the placeholder Chinese
+documentation uses, so no real resident's number appears.
+"""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import Area, Organization, Person, StaffAssignment
+from .services import opaque_username
 
 DEMO_PASSWORD = "demo-2026-charity"
 RESIDENT_PASSWORD = "resident-2026-demo"
@@ -25,6 +34,25 @@ AREAS = {
         ("示例街道", Area.Level.STREET, "", True),
         ("官北沟社区", Area.Level.COMMUNITY, "", False),
     ],
+    # Not from the study: where the demo shows what a committee with composition warnings looks like.
+    "example": [
+        ("酒泉市", Area.Level.CITY, "620900", False),
+        ("肃州区", Area.Level.DISTRICT, "", True),
+        ("示例街道", Area.Level.STREET, "", True),
+        ("示例社区", Area.Level.COMMUNITY, "", True),
+    ],
+}
+
+# (key, name, type, based in (area key), serves (area keys), registration, description)
+# The organisations the study names (or that exist by definition, such as a community's own residents'
+# committee and its town government); every other one is invented and flagged illustrative.
+FROM_THE_STUDY = {
+    "gbg_committee",
+    "zhenxiang",
+    "jiuquan_fed",
+    "dalong_committee",
+    "shiqi_office",
+    "dalong_counselling",
 }
 
 # (key, name, type, based in (area key), serves (area keys), registration, description)
@@ -49,7 +77,7 @@ ORGANIZATIONS = [
     ),
     (
         "jiuquan_fed",
-        "酒泉市慈善总会",
+        "酒泉市慈善联合总会",
         T.CHARITY_FEDERATION,
         "jiuquan",
         ["jiuquan"],
@@ -117,7 +145,7 @@ ORGANIZATIONS = [
     ),
     (
         "dalong_counselling",
-        "大龙社区心理辅导志愿队",
+        "凤凰花志愿服务队",
         T.VOLUNTEER_TEAM,
         "dalong",
         ["dalong"],
@@ -166,6 +194,7 @@ RESIDENTS = {
         "郭永胜",
         "何春兰",
     ],
+    "example": ["林晓光", "宋玉洁", "韩立群"],
     "dalong": [
         "梁伟明",
         "何少芬",
@@ -212,7 +241,9 @@ def areas() -> dict[str, Area]:
     """The demo areas by key (created if missing)."""
     city1, panyu, shiqi, dalong = _area_chain(AREAS["dalong"])
     city2, suzhou, street, guanbeigou = _area_chain(AREAS["guanbeigou"])
+    example = _area_chain(AREAS["example"])[-1]
     return {
+        "example": example,
         "guangzhou": city1,
         "panyu": panyu,
         "shiqi": shiqi,
@@ -224,8 +255,14 @@ def areas() -> dict[str, Area]:
     }
 
 
+# 13800138000 is China Mobile's service number, the placeholder of Chinese documentation; the demo's
+# residents take it and its neighbours, so no demo row carries a real person's number.
+DEMO_MOBILE_PREFIX = "13800138"
+_MOBILE_BLOCK = {"guanbeigou": 0, "dalong": 300, "example": 600}
+
+
 def mobile_for(community_key: str, i: int) -> str:
-    return f"{'1390937' if community_key == 'guanbeigou' else '1380200'}{i:04d}"
+    return f"{DEMO_MOBILE_PREFIX}{_MOBILE_BLOCK[community_key] + i:03d}"
 
 
 @transaction.atomic
@@ -233,10 +270,16 @@ def seed(stdout=None) -> dict:
     area = areas()
     orgs = {}
     for key, name, type_, based, serves, registration, description in ORGANIZATIONS:
+        illustrative = key not in FROM_THE_STUDY
         org, _created = Organization.objects.get_or_create(
             name=name,
             area=area[based],
-            defaults={"type": type_, "registration": registration, "description": description},
+            defaults={
+                "type": type_,
+                "registration": registration,
+                "description": description,
+                "is_illustrative": illustrative,
+            },
         )
         org.served_areas.add(*[area[s] for s in serves])
         orgs[key] = org
@@ -251,7 +294,12 @@ def seed(stdout=None) -> dict:
             mobile = mobile_for(community_key, i)
             person, created = Person.objects.get_or_create(
                 mobile=mobile,
-                defaults={"name": name, "community": area[community_key], "is_leader": i % 5 == 0},
+                defaults={
+                    "name": name,
+                    "community": area[community_key],
+                    "is_leader": i % 5 == 0,
+                    "is_illustrative": True,  # every demo resident is invented
+                },
             )
             if created and i % 5 != 0 and previous is not None:
                 # "One brings many": leaders bring in the next few residents.
@@ -264,8 +312,9 @@ def seed(stdout=None) -> dict:
     User = get_user_model()
     resident = people["guanbeigou"][0]
     if resident.user_id is None:
+        # An opaque username: residents log in with their mobile number, looked up on their Person record.
         user = User.objects.create_user(
-            username=resident.mobile, password=RESIDENT_PASSWORD, first_name=resident.name
+            username=opaque_username(), password=RESIDENT_PASSWORD, first_name=resident.name
         )
         resident.user = user
         resident.save(update_fields=["user"])

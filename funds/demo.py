@@ -1,5 +1,7 @@
-"""Demo funds: 官北沟社区慈善基金 (three named funds) and 大龙社区慈善基金, with a year of donations across
-every channel. Idempotent: funds are found by name, donations by their receipt numbers."""
+"""Demo funds: 官北沟社区慈善基金 (three named funds), 大龙社区慈善基金 and 示例社区慈善基金, with a year of
+donations across every channel. Every amount and every named fund's name is invented, so each fund is
+flagged `is_illustrative` and its page says so. Idempotent: funds are found by name, donations by their
+receipt numbers."""
 
 import datetime
 import random
@@ -14,6 +16,7 @@ from .models import Donation, Fund
 
 GBG_FUND = "官北沟社区慈善基金"
 DALONG_FUND = "大龙社区慈善基金"
+EXAMPLE_FUND = "示例社区慈善基金"
 NAMED = [
     ("祯祥社“一起”助老冠名基金", "祯祥社", "为独居老人提供助餐、探访和小额应急帮助。"),
     ("马氏助学冠名基金", "马文斌", "资助社区困难家庭学生的学习用品与课后辅导。"),
@@ -23,22 +26,36 @@ PURPOSES = {
     GBG_FUND: ["独居老人助餐", "急救培训器材"],
     DALONG_FUND: ["楼梯扶手安装", "乒乓球场翻新", "小区监控建设"],
 }
+# Donors by channel; local merchants give to their own community's fund.
 CHANNEL_DONORS = {
     "resident": None,
-    "merchant": ["官北沟爱心超市", "老马牛肉面馆", "大龙街坊饼家"],
+    "merchant": {GBG_FUND: ["官北沟爱心超市", "老马牛肉面馆"], DALONG_FUND: ["大龙街坊饼家"]},
     "charity_market": ["公益市集义卖收入"],
-    "business_giveback": ["官北沟爱心超市", "大龙街坊饼家"],
+    "business_giveback": {GBG_FUND: ["官北沟爱心超市"], DALONG_FUND: ["大龙街坊饼家"]},
     "online": ["网络募捐平台（托管机构账户）"],
     "outside_donor": ["某爱心企业", "校友会"],
     "government": ["街道公益创投资助"],
     "other": ["社区活动结余"],
 }
+GOODS_DONOR = {GBG_FUND: "官北沟爱心超市", DALONG_FUND: "大龙街坊饼家"}
+
+
+def _donors(channel: str, fund_name: str) -> list[str] | None:
+    donors = CHANNEL_DONORS[channel]
+    return donors.get(fund_name) if isinstance(donors, dict) else donors
 
 
 def _fund(name, community, host, **extra):
     fund = Fund.objects.filter(community=community, name=name).first()
     if fund is None:
-        fund = Fund(name=name, community=community, host=host, opened_on=datetime.date(2025, 1, 1), **extra)
+        fund = Fund(
+            name=name,
+            community=community,
+            host=host,
+            opened_on=datetime.date(2025, 1, 1),
+            is_illustrative=True,  # the figures are invented
+            **extra,
+        )
         fund.full_clean()
         fund.save()
     return fund
@@ -65,11 +82,8 @@ def _donations(fund, prefix, people, named, rng, actor, count):
         restrict = rng.random()
         if receipt in existing:
             continue
-        kwargs = (
-            {"donor_name": rng.choice(CHANNEL_DONORS[channel])}
-            if CHANNEL_DONORS[channel]
-            else {"donor_person": person}
-        )
+        donors = _donors(channel, fund.name)
+        kwargs = {"donor_name": rng.choice(donors)} if donors else {"donor_person": person}
         if restrict < 0.15 and named:
             kwargs.update(restriction="named_fund", restricted_fund=named[i % len(named)])
         elif restrict < 0.35:
@@ -94,7 +108,7 @@ def _donations(fund, prefix, people, named, rng, actor, count):
             actor=actor,
             received_on=today,
             form="in_kind",
-            donor_name="官北沟爱心超市" if fund.name == GBG_FUND else "大龙街坊饼家",
+            donor_name=GOODS_DONOR[fund.name],
             publish_name=True,
             item_description="大米（5公斤装）",
             item_quantity=50,
@@ -110,7 +124,7 @@ def seed(stdout=None):
         return
     actor = Actor.system(AuditEvent.Surface.COMMAND)
     rng = random.Random(2026)
-    jiuquan_fed = Organization.objects.get(name="酒泉市慈善总会")
+    jiuquan_fed = Organization.objects.get(name="酒泉市慈善联合总会")
     panyu_fed = Organization.objects.get(name="番禺区慈善会")
     gbg_fund = _fund(
         GBG_FUND,
@@ -127,6 +141,9 @@ def seed(stdout=None):
     dalong_fund = _fund(
         DALONG_FUND, dalong, panyu_fed, purpose="用于大龙社区的适老化改造、公共空间和社区安全。"
     )
+    example = Area.objects.filter(name="示例社区", level=Area.Level.COMMUNITY).first()
+    if example is not None:
+        _fund(EXAMPLE_FUND, example, jiuquan_fed, purpose="（示意）演示管理委员会组成提示的社区基金。")
     _donations(gbg_fund, "JQCS-2026-", list(Person.objects.filter(community=gbg)), named, rng, actor, 96)
     _donations(dalong_fund, "PYCS-2026-", list(Person.objects.filter(community=dalong)), [], rng, actor, 80)
     # One refund, so the public page and the ledger show how a correction looks.

@@ -34,20 +34,34 @@ COMMITTEES = [
             ("孙晓东", "官北沟舞蹈队", R.MEMBER),
             ("何振华", "老马牛肉面馆", R.MEMBER),
             ("李淑芬", "官北沟心理咨询志愿服务队", R.MEMBER),
-            ("高明远", "酒泉市慈善总会", R.SUPERVISOR),
+            ("高明远", "酒泉市慈善联合总会", R.SUPERVISOR),
         ],
     ),
     (
         "大龙社区慈善基金",
         "大龙社区",
         "大龙社区慈善基金管理委员会",
-        # 5 voting members from 5 categories, residents included, but no supervisor yet: one warning.
+        # 5 voting members from 5 categories, residents included, and a supervisor: no warnings. (A real
+        # community's committee is never shown failing a rule: the warnings are on the example below.)
         [
             ("黄志明", "大龙社区居民委员会", R.CHAIR),
             ("陈嘉怡", "石碁镇人民政府", R.VICE_CHAIR),
             ("梁伟明", None, R.MEMBER),
             ("何少芬", "大龙社区舞蹈队", R.SECRETARY),
             ("郑国良", "大龙花园物业管理处", R.MEMBER),
+            ("罗家豪", "番禺区慈善会", R.SUPERVISOR),
+        ],
+    ),
+    (
+        "示例社区慈善基金",
+        "示例社区",
+        "示例社区慈善基金管理委员会",
+        # An illustrative community: 3 voting members from 2 categories and no supervisor — what the
+        # composition warnings look like.
+        [
+            ("林晓光", None, R.CHAIR),
+            ("宋玉洁", None, R.MEMBER),
+            ("韩立群", "示例街道办事处", R.MEMBER),
         ],
     ),
 ]
@@ -56,7 +70,7 @@ COMMITTEES = [
 def _person(name, community) -> Person:
     person = Person.objects.filter(name=name, community=community).order_by("id").first()
     if person is None:
-        person = Person.objects.create(name=name, community=community)
+        person = Person.objects.create(name=name, community=community, is_illustrative=True)
     return person
 
 

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from charity.models import Area, Organization, StaffAssignment
+from charity.models import Area, Organization, Person, StaffAssignment
 from funds.models import Donation, Fund
 from funds.selectors import verify_ledger
 from governance.models import Committee
@@ -43,14 +43,17 @@ def test_seed_demo_builds_the_two_communities_with_their_funds_and_committees():
     assert gbg.people.count() >= 10 and dalong.people.count() >= 10
 
     gbg_fund = Fund.objects.get(name="官北沟社区慈善基金")
-    assert gbg_fund.host.name == "酒泉市慈善总会"
+    assert gbg_fund.host.name == "酒泉市慈善联合总会"
     assert gbg_fund.named_funds.count() == 3
     assert Fund.objects.get(name="大龙社区慈善基金").host.type == "charity_federation"
     channels = set(Donation.objects.filter(fund=gbg_fund).values_list("channel", flat=True))
     assert channels == set(Donation.Channel.values)
 
     assert composition_issues(Committee.objects.get(fund=gbg_fund)) == []
-    assert len(composition_issues(Committee.objects.get(fund__name="大龙社区慈善基金"))) == 1
+    # No real community's committee is shown failing a rule; the example of warnings is illustrative.
+    assert composition_issues(Committee.objects.get(fund__name="大龙社区慈善基金")) == []
+    example = Committee.objects.get(fund__name="示例社区慈善基金")
+    assert example.fund.community.is_illustrative and len(composition_issues(example)) >= 2
     assert verify_ledger().ok
 
     assert (
@@ -87,3 +90,24 @@ def test_seed_demo_refuses_production_unless_forced(settings):
     assert not Area.objects.exists() and not get_user_model().objects.filter(username="admin").exists()
     call_command("seed_demo", "--force", stdout=StringIO())
     assert get_user_model().objects.filter(username="admin").exists()
+
+
+def test_seed_demo_tells_facts_from_inventions():
+    seed()
+    # Facts stay as the study gives them.
+    for name in ["祯祥社", "酒泉市慈善联合总会", "凤凰花志愿服务队", "官北沟社区居民委员会"]:
+        assert not Organization.objects.get(name=name).is_illustrative, name
+    assert Organization.objects.get(name="凤凰花志愿服务队").area.name == "大龙社区"
+    # Everything invented is flagged: the other organisations, every person, every fund's figures.
+    invented = Organization.objects.filter(name__in=["老马牛肉面馆", "官北沟舞蹈队", "番禺区慈善会"])
+    assert invented.count() == 3 and all(o.is_illustrative for o in invented)
+    assert not Person.objects.filter(is_illustrative=False).exists()
+    assert not Fund.objects.filter(is_illustrative=False).exists()
+    # Demo numbers come from the placeholder block 13800138000–13800138999.
+    mobiles = list(Person.objects.exclude(mobile=None).values_list("mobile", flat=True))
+    assert mobiles and all(m.startswith("13800138") for m in mobiles)
+    # Merchants give to their own community's fund.
+    for donation in Donation.objects.filter(channel="merchant").select_related("fund__community"):
+        merchant = Organization.objects.filter(name=donation.donor_name, type="merchant").first()
+        if merchant is not None:
+            assert merchant.area_id == donation.fund.community_id, donation.donor_name
