@@ -1,0 +1,11 @@
+# Owned by one change; filled in by hand with that change's operations only.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("funds", "0007_money_restrictions"),
+    ]
+
+    operations = []
