@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import exceptions, pagination, serializers, status
@@ -398,3 +399,18 @@ def api_not_found(request, rest=""):
     return JsonResponse(
         error_body("not_found", message), status=404, json_dumps_params={"ensure_ascii": False}
     )
+
+
+def server_error(request):
+    """An unexpected error: the JSON error body under /api/ (what integrations parse), else the 500 page.
+
+    Says nothing about the error itself; it is logged with its traceback by Django as usual.
+    """
+    if request.path.startswith("/api/"):
+        message = _(
+            "Something went wrong on our side. The request may not have been carried out: try again later."
+        )
+        return JsonResponse(
+            error_body("server_error", message), status=500, json_dumps_params={"ensure_ascii": False}
+        )
+    return defaults.server_error(request)

@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from .api_common import api_not_found
 
+# An unexpected error under /api/ answers the JSON error body, elsewhere the portal's 500 page.
+handler500 = "charity.api_common.server_error"
+
 admin.site.site_header = _("Community charity platform")
 admin.site.site_title = _("Community charity")
 admin.site.index_title = _("Neighbourhood committee office")

@@ -94,3 +94,21 @@ def test_the_500_page_renders_without_a_request_or_the_database(django_assert_nu
     assert response.content.decode() == html
     assert 'href="/static/css/portal.css"' in html and HOME_LINK in html
     assert "csrfmiddlewaretoken" not in html and "/accounts/logout/" not in html
+
+
+def test_an_unexpected_error_under_the_api_is_the_json_error_body(client, monkeypatch, settings):
+    from charity import api
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api.AreaViewSet, "list", explode)
+    client.raise_request_exception = False
+    settings.DEBUG = False
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("root", password="x"))
+    response = client.get("/api/v1/areas/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "server_error" and "boom" not in response.content.decode()
