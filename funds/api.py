@@ -72,6 +72,8 @@ class FundSerializer(serializers.ModelSerializer):
     balance_fen = serializers.SerializerMethodField()
     restricted_fen = serializers.SerializerMethodField()
     in_kind_fen = serializers.SerializerMethodField()
+    principal_fen = serializers.SerializerMethodField()
+    income_fen = serializers.SerializerMethodField()
 
     class Meta:
         model = Fund
@@ -91,6 +93,8 @@ class FundSerializer(serializers.ModelSerializer):
             "balance_fen",
             "restricted_fen",
             "in_kind_fen",
+            "principal_fen",
+            "income_fen",
         ]
 
     def _balance(self, obj):
@@ -104,6 +108,12 @@ class FundSerializer(serializers.ModelSerializer):
 
     def get_in_kind_fen(self, obj) -> int:
         return self._balance(obj).in_kind_fen
+
+    def get_principal_fen(self, obj) -> int:
+        return self._balance(obj).principal_fen
+
+    def get_income_fen(self, obj) -> int:
+        return self._balance(obj).income_fen
 
 
 class FundDetailSerializer(FundSerializer):
@@ -162,8 +172,10 @@ class FundFilter(django_filters.FilterSet):
         summary="List the funds in your scope, with balances",
         description="The community funds and named funds of the communities in your scope. Balances are "
         "in fen (1 yuan = 100 fen), computed from the ledger: `balance_fen` is the money held, "
-        "`restricted_fen` the part of it restricted to a purpose, `in_kind_fen` goods at their valuation. "
-        "`parent` is the community fund a named fund belongs to.",
+        "`restricted_fen` the part of it restricted to a purpose, `principal_fen` an endowment's principal "
+        "(kept, never spent), `income_fen` the investment income it holds (spendable), `in_kind_fen` goods "
+        "at their valuation. `parent` is the community fund a named fund belongs to; a named fund's money is "
+        "restricted to it.",
     ),
     retrieve=extend_schema(
         summary="One fund, with its restricted money by purpose",
@@ -325,8 +337,8 @@ class DonationCreateSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="The host's receipt number (捐赠票据号): required unless `receipt_waived` is true, and "
-        "empty when it is. Unique per host organisation: a number already recorded is 409 "
-        "`duplicate_receipt`. "
+        "empty when it is; empty for a `venture_grant` (a grant takes no donation receipt). Unique per "
+        "host organisation: a number already recorded is 409 `duplicate_receipt`. "
         "Normalised before it is compared and stored (NFKC — full-width ＡＢ１２ is AB12 —, invisible "
         "characters removed, white space collapsed and trimmed).",
     )
@@ -426,6 +438,19 @@ DONATION_EXAMPLES = [
         },
         request_only=True,
     ),
+    OpenApiExample(
+        "A venture philanthropy grant (no receipt)",
+        value={
+            "fund": 1,
+            "amount_fen": 3000000,
+            "channel": "venture_grant",
+            "donor_name": "肃州区民政局",
+            "publish_name": True,
+            "restriction": "purpose",
+            "purpose": "邻里互助项目",
+        },
+        request_only=True,
+    ),
 ]
 
 
@@ -467,9 +492,12 @@ class DonationFilter(django_filters.FilterSet):
         "- `amount_fen` is a JSON integer from 1 to 1,000,000,000,000;\n"
         "- `receipt_no` is required unless `receipt_waived` is true (`receipt_required`), and empty when it "
         "is (`invalid_receipt`); a number the host already recorded is 409 `duplicate_receipt`;\n"
+        "- `channel: venture_grant` is a venture philanthropy grant, not a gift: no `receipt_no` and no "
+        "`receipt_waived` (`invalid_receipt`), money only (`invalid_form`);\n"
         "- `restriction`: `unrestricted` takes no `purpose` and no `restricted_fund`; `purpose` needs "
         "`purpose`; `named_fund` needs `restricted_fund`, an open named fund of `fund`, and no `purpose` "
-        "(`invalid_restriction`);\n"
+        "(`invalid_restriction`); an endowment (`policy: endowment`) keeps every gift as principal and takes "
+        "no `purpose` (`invalid_restriction`);\n"
         "- `form: in_kind` needs `item_description` (`item_required`); `money` takes no `item_*` "
         "(`invalid_form`);\n"
         "- `anonymous` and `publish_name` are not both true (`invalid_donor`);\n"

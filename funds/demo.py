@@ -34,10 +34,15 @@ CHANNEL_DONORS = {
     "business_giveback": {GBG_FUND: ["官北沟爱心超市"], DALONG_FUND: ["大龙街坊饼家"]},
     "online": ["网络募捐平台（托管机构账户）"],
     "outside_donor": ["某爱心企业", "校友会"],
-    "government": ["街道公益创投资助"],
+    "government": ["街道办事处"],
     "other": ["社区活动结余"],
 }
 GOODS_DONOR = {GBG_FUND: "官北沟爱心超市", DALONG_FUND: "大龙街坊饼家"}
+# A venture philanthropy grant (公益创投) is a grant, not a gift: no receipt, shown apart on the fund page.
+GRANTS = {
+    GBG_FUND: ("肃州区社区公益创投", 3_000_000, "“一起”系列邻里活动"),
+    DALONG_FUND: ("番禺区社区公益创投", 5_000_000, "长者助餐服务"),
+}
 
 
 def _donors(channel: str, fund_name: str) -> list[str] | None:
@@ -98,6 +103,19 @@ def _donations(fund, prefix, people, named, rng, actor, count):
             anonymous=not consent and rng.random() < 0.3,
             receipt_no=receipt,
             **kwargs,
+        )
+    if fund.name in GRANTS and not Donation.objects.filter(fund=fund, channel="venture_grant").exists():
+        grantor, amount_fen, purpose = GRANTS[fund.name]
+        services.post_donation(
+            fund=fund,
+            amount_fen=amount_fen,
+            channel="venture_grant",
+            actor=actor,
+            received_on=today - datetime.timedelta(days=60),
+            donor_name=grantor,
+            publish_name=True,
+            restriction="purpose",
+            purpose=purpose,
         )
     goods = f"{prefix}G001"
     if goods not in existing:

@@ -216,7 +216,12 @@ def _cell(value) -> str:
 
 
 def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: bool) -> ImportReport:
-    """Check every row of a statement and, unless dry_run or any row is refused, record them all."""
+    """Check every row of a statement and, unless dry_run or any row is refused, record them all.
+
+    Every row is checked with services.check_donation, which writes nothing; only then, if none is
+    refused, are they all recorded in one transaction (a refusal met there — a receipt recorded meanwhile —
+    marks its row and records nothing).
+    """
     rows = read_rows(filename, raw)
     report = ImportReport()
     named = {normalize_key(f.name): f for f in fund.named_funds.all()}
@@ -226,61 +231,69 @@ def import_statement(*, fund: Fund, filename: str, raw: bytes, actor, dry_run: b
             host=fund.host, receipt_no__in=[normalize_key(_cell(r.get("receipt_no"))) for r in rows]
         ).values_list("receipt_no", flat=True)
     )
-    with transaction.atomic():
-        for row in rows:
-            # Normalised as the service stores it, so "ZW\u200b123" is found as the ZW123 already recorded.
-            receipt = normalize_key(_cell(row.get("receipt_no")))
-            result = RowResult(line=row["_line"], receipt_no=receipt, donor=_cell(row.get("donor_name")))
-            report.rows.append(result)
-            try:
-                if not receipt:
-                    raise ValueError(_("The receipt number is missing: rows are matched by it."))
-                if receipt in seen:
+    to_post: list[tuple[RowResult, dict]] = []
+    for row in rows:
+        # Normalised as the service stores it, so "ZW\u200b123" is found as the ZW123 already recorded.
+        receipt = normalize_key(_cell(row.get("receipt_no")))
+        result = RowResult(line=row["_line"], receipt_no=receipt, donor=_cell(row.get("donor_name")))
+        report.rows.append(result)
+        try:
+            if not receipt:
+                raise ValueError(_("The receipt number is missing: rows are matched by it."))
+            if receipt in seen:
+                raise ValueError(
+                    _("Receipt %(r)s appears twice in this file (line %(l)d).")
+                    % {"r": receipt, "l": seen[receipt]}
+                )
+            seen[receipt] = result.line
+            result.amount_fen = parse_amount_fen(row.get("amount"))
+            if receipt in already:
+                result.status, result.message = "skipped", _("Already recorded: nothing to do.")
+                continue
+            channel_text = _cell(row.get("channel"))
+            channel = channel_code(channel_text)
+            if channel is None:
+                raise ValueError(_("Unknown channel “%(c)s”.") % {"c": channel_text})
+            purpose = _cell(row.get("purpose"))
+            named_name = _cell(row.get("named_fund"))
+            restricted_fund = None
+            if named_name:
+                restricted_fund = named.get(normalize_key(named_name))
+                if restricted_fund is None:
                     raise ValueError(
-                        _("Receipt %(r)s appears twice in this file (line %(l)d).")
-                        % {"r": receipt, "l": seen[receipt]}
+                        _("“%(n)s” is not a named fund of %(f)s.") % {"n": named_name, "f": fund}
                     )
-                seen[receipt] = result.line
-                result.amount_fen = parse_amount_fen(row.get("amount"))
-                if receipt in already:
-                    result.status, result.message = "skipped", _("Already recorded: nothing to do.")
-                    continue
-                channel_text = _cell(row.get("channel"))
-                channel = channel_code(channel_text)
-                if channel is None:
-                    raise ValueError(_("Unknown channel “%(c)s”.") % {"c": channel_text})
-                purpose = _cell(row.get("purpose"))
-                named_name = _cell(row.get("named_fund"))
-                restricted_fund = None
-                if named_name:
-                    restricted_fund = named.get(normalize_key(named_name))
-                    if restricted_fund is None:
-                        raise ValueError(
-                            _("“%(n)s” is not a named fund of %(f)s.") % {"n": named_name, "f": fund}
-                        )
-                with transaction.atomic():
-                    services.post_donation(
-                        fund=fund,
-                        amount_fen=result.amount_fen,
-                        channel=channel,
-                        actor=actor,
-                        received_on=parse_date(row.get("received_on")),
-                        donor_name=result.donor,
-                        anonymous=parse_bool(row.get("anonymous"), "anonymous"),
-                        publish_name=parse_bool(row.get("publish_name"), "publish_name"),
-                        receipt_no=receipt,
-                        restriction="named_fund"
-                        if restricted_fund
-                        else ("purpose" if purpose else "unrestricted"),
-                        restricted_fund=restricted_fund,
-                        purpose=purpose,
-                        handled_by=actor.user,
-                    )
-            except ValueError as exc:
-                result.status, result.message = "error", str(exc)
+            donation = {
+                "fund": fund,
+                "amount_fen": result.amount_fen,
+                "channel": channel,
+                "received_on": parse_date(row.get("received_on")),
+                "donor_name": result.donor,
+                "anonymous": parse_bool(row.get("anonymous"), "anonymous"),
+                "publish_name": parse_bool(row.get("publish_name"), "publish_name"),
+                "receipt_no": receipt,
+                "restriction": "named_fund"
+                if restricted_fund
+                else ("purpose" if purpose else "unrestricted"),
+                "restricted_fund": restricted_fund,
+                "purpose": purpose,
+                "handled_by": actor.user,
+            }
+            services.check_donation(**donation)
+            to_post.append((result, donation))
+        except ValueError as exc:
+            result.status, result.message = "error", str(exc)
+        except DomainError as exc:
+            result.status, result.message = "error", str(exc.message)
+    if dry_run or report.errors:
+        return report
+    with transaction.atomic():
+        for result, donation in to_post:
+            try:
+                services.post_donation(actor=actor, **donation)
             except DomainError as exc:
                 result.status, result.message = "error", str(exc.message)
-        report.applied = not dry_run and not report.errors
-        if not report.applied:
-            transaction.set_rollback(True)
+                transaction.set_rollback(True)
+                return report
+    report.applied = True
     return report

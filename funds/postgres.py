@@ -1,11 +1,11 @@
 """A donation posted in one SQL statement — PostgreSQL's fast path for the busiest write of the ledger.
 
-`services.post_donation` validates, then on PostgreSQL calls `post_donation_in_one_statement`: one prepared,
+`donations.post_donation` validates, then on PostgreSQL calls `post_donation_in_one_statement`: one prepared,
 data-modifying statement that locks the two accounts, appends the transaction, its two entries, the donation
 and its audit event, and moves the stored balances. Outside a transaction it is its own transaction (no
 BEGIN/COMMIT round trips); inside one it runs in a savepoint. The rows it writes are exactly the rows of
-`services._post` for the same donation (tests/funds/test_postgres_path.py compares them field by field), and
-the locking rules are the same: accounts are locked in primary-key order, the database CHECK keeps held
+`ledger.post_lines` for the same donation (tests/funds/test_postgres_path.py compares them field by field),
+and the locking rules are the same: accounts are locked in primary-key order, the database CHECK keeps held
 balances ≥ 0, and the append-only triggers and constraints apply as to any insert.
 
 Why: the generic path costs nine round trips; on a 2-core machine the per-statement CPU of the driver and of

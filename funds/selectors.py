@@ -14,22 +14,25 @@ from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import Account, Donation, Entry, Fund, Transaction
+from .models import Account, Donation, Entry, Fund, LeftoverDecision, RestrictionChange, Transaction
 
 
 @dataclass(frozen=True)
 class FundBalance:
-    """What a fund holds, in fen. `balance_fen` is money (general + restricted); goods are counted apart."""
+    """What a fund holds, in fen. `balance_fen` is all its money: unrestricted (general and investment
+    income), restricted to purposes, and an endowment's principal. Goods are counted apart."""
 
     balance_fen: int = 0
     restricted_fen: int = 0
     restricted_by_purpose: dict[str, int] = field(default_factory=dict)
     in_kind_fen: int = 0
+    principal_fen: int = 0
+    income_fen: int = 0
 
     @property
     def general_fen(self) -> int:
-        """Unrestricted money: what may be spent on anything the committee decides."""
-        return self.balance_fen - self.restricted_fen
+        """Unrestricted money: what may be spent on anything the committee decides (investment income too)."""
+        return self.balance_fen - self.restricted_fen - self.principal_fen
 
 
 def _fund_id(fund) -> int:
@@ -42,7 +45,14 @@ def get_fund_balances(funds: Iterable[Fund | int]) -> dict[int, FundBalance]:
     if not ids:
         return {}
     acc: dict[int, dict] = {
-        pk: {"balance_fen": 0, "restricted_fen": 0, "restricted_by_purpose": {}, "in_kind_fen": 0}
+        pk: {
+            "balance_fen": 0,
+            "restricted_fen": 0,
+            "restricted_by_purpose": {},
+            "in_kind_fen": 0,
+            "principal_fen": 0,
+            "income_fen": 0,
+        }
         for pk in ids
     }
     rows = Account.objects.filter(fund_id__in=ids, kind__in=Account.HELD).values_list(
@@ -57,6 +67,10 @@ def get_fund_balances(funds: Iterable[Fund | int]) -> dict[int, FundBalance]:
         if kind == Account.Kind.RESTRICTED:
             item["restricted_fen"] += balance
             item["restricted_by_purpose"][purpose] = balance
+        elif kind == Account.Kind.PRINCIPAL:
+            item["principal_fen"] += balance
+        elif kind == Account.Kind.INCOME:
+            item["income_fen"] += balance
     return {pk: FundBalance(**values) for pk, values in acc.items()}
 
 
@@ -66,9 +80,10 @@ def fund_balance(fund: Fund | int) -> FundBalance:
 
 
 def spendable_on(fund: Fund | int, purpose: str = "") -> int:
-    """How much may be spent on `purpose`: unrestricted money plus the money restricted to that purpose."""
+    """How much may be spent on `purpose`: unrestricted money (general and investment income) plus the
+    money restricted to that purpose. Never an endowment's principal."""
     purpose = (purpose or "").strip()
-    condition = Q(kind=Account.Kind.GENERAL)
+    condition = Q(kind__in=[Account.Kind.GENERAL, Account.Kind.INCOME])
     if purpose:
         condition |= Q(kind=Account.Kind.RESTRICTED, purpose=purpose)
     total = Account.objects.filter(condition, fund_id=_fund_id(fund)).aggregate(
@@ -111,30 +126,66 @@ def _received_by(fund: Fund | int) -> Q:
     return Q(fund_id=fund_id) | Q(restricted_fund_id=fund_id)
 
 
-def list_fund_donations(fund: Fund | int) -> QuerySet[Donation]:
-    """The donations a fund's public page lists, newest first, with what the page shows of each."""
+_GRANT = Q(channel=Donation.Channel.VENTURE_GRANT)
+
+
+def list_fund_donations(fund: Fund | int, *, grants: bool = False) -> QuerySet[Donation]:
+    """The gifts a fund's public page lists (with `grants`: its venture philanthropy grants instead), newest
+    first, with what the page shows of each."""
     return (
         Donation.objects.filter(_received_by(fund))
+        .filter(_GRANT if grants else ~_GRANT)
         .select_related("donor_person", "donor_organization", "restricted_fund")
         .order_by("-received_on", "-id")
     )
 
 
-def income_by_channel(fund: Fund | int, year: int, *, include_in_kind: bool = False) -> dict[str, int]:
-    """Donations received by the fund in a calendar year, by channel, in fen; refunded donations left out.
-
-    Goods (valued in fen) count only with include_in_kind=True.
-    """
-    qs = Donation.objects.filter(
+def _received_in(fund: Fund | int, year: int) -> QuerySet[Donation]:
+    return Donation.objects.filter(
         _received_by(fund),
         received_on__gte=datetime.date(year, 1, 1),
         received_on__lt=datetime.date(year + 1, 1, 1),
         refund_transaction__isnull=True,
     )
+
+
+def income_by_channel(fund: Fund | int, year: int, *, include_in_kind: bool = False) -> dict[str, int]:
+    """Gifts received by the fund in a calendar year, by channel, in fen; refunded ones left out, and
+    venture philanthropy grants too (a grant is not a gift: grants_received_fen counts them).
+
+    Goods (valued in fen) count only with include_in_kind=True.
+    """
+    qs = _received_in(fund, year).exclude(_GRANT)
     if not include_in_kind:
         qs = qs.filter(form=Donation.Form.MONEY)
     rows = qs.order_by().values("channel").annotate(total=Sum("amount_fen")).values_list("channel", "total")
     return {channel: int(total) for channel, total in rows}
+
+
+def grants_received_fen(fund: Fund | int, year: int) -> int:
+    """Venture philanthropy grants the fund received in a calendar year, in fen (refunded ones left out)."""
+    total = _received_in(fund, year).filter(_GRANT).aggregate(total=Sum("amount_fen"))["total"]
+    return int(total or 0)
+
+
+def list_leftover_decisions(fund: Fund | int) -> QuerySet[LeftoverDecision]:
+    """Leftover decisions about the fund's money, and those that sent a leftover to it (CL art. 58)."""
+    fund_id = _fund_id(fund)
+    return (
+        LeftoverDecision.objects.filter(Q(fund_id=fund_id) | Q(to_fund_id=fund_id))
+        .select_related("fund", "to_fund")
+        .order_by("-decided_on", "-id")
+    )
+
+
+def list_restriction_changes(fund: Fund | int) -> QuerySet[RestrictionChange]:
+    """Restriction changes out of or into the fund, with whether each was reversed (a correction)."""
+    fund_id = _fund_id(fund)
+    return (
+        RestrictionChange.objects.filter(Q(fund_id=fund_id) | Q(to_fund_id=fund_id))
+        .select_related("fund", "to_fund", "transaction__reversed_by")
+        .order_by("-consent_on", "-id")
+    )
 
 
 # --- ledger verification --------------------------------------------------------------------------
@@ -188,6 +239,31 @@ class DonationDifference:
 
 
 @dataclass(frozen=True)
+class PromiseBreach:
+    """A movement the fund's rules do not allow (docs/fund-rules.md), found in the entries themselves."""
+
+    rule: str
+    transaction_id: int | None
+    account_id: int | None
+    amount_fen: int
+
+    RULES = {
+        "principal_spent": "an endowment's principal left it other than by a reversal or a leftover decision",
+        "restriction_broken": "restricted money (a purpose's, or a named fund's) left it other than by being "
+        "spent by its fund, a reversal, a restriction change with consent or a leftover decision",
+        "spent_by_another_fund": "a disbursement took money from another fund's account",
+        "consent_missing": "a restriction change without its recorded consent, or moving another amount",
+        "leftover_unrecorded": "a leftover movement without its decision, or moving another amount",
+        "closed_fund_holds_money": "a closed fund holds money",
+    }
+
+    def __str__(self) -> str:
+        where = [f"transaction #{self.transaction_id}"] if self.transaction_id else []
+        where += [f"account #{self.account_id}"] if self.account_id else []
+        return f"{', '.join(where)}: {self.RULES[self.rule]} ({self.amount_fen} fen)"
+
+
+@dataclass(frozen=True)
 class LedgerReport:
     accounts_checked: int
     transactions_checked: int
@@ -196,6 +272,7 @@ class LedgerReport:
     transaction_differences: list[TransactionDifference]
     donations_checked: int = 0
     donation_differences: list[DonationDifference] = field(default_factory=list)
+    promise_breaches: list[PromiseBreach] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -203,11 +280,19 @@ class LedgerReport:
             not self.account_differences
             and not self.transaction_differences
             and not self.donation_differences
+            and not self.promise_breaches
         )
 
     @property
-    def differences(self) -> list[AccountDifference | TransactionDifference | DonationDifference]:
-        return [*self.account_differences, *self.transaction_differences, *self.donation_differences]
+    def differences(
+        self,
+    ) -> list[AccountDifference | TransactionDifference | DonationDifference | PromiseBreach]:
+        return [
+            *self.account_differences,
+            *self.transaction_differences,
+            *self.donation_differences,
+            *self.promise_breaches,
+        ]
 
     def as_dict(self) -> dict:
         return {
@@ -219,6 +304,7 @@ class LedgerReport:
             "account_differences": [vars(d) for d in self.account_differences],
             "transaction_differences": [vars(d) for d in self.transaction_differences],
             "donation_differences": [vars(d) for d in self.donation_differences],
+            "promise_breaches": [vars(d) for d in self.promise_breaches],
         }
 
 
@@ -253,12 +339,61 @@ def _donation_differences() -> list[DonationDifference]:
     return differences
 
 
+def _promise_breaches() -> list[PromiseBreach]:
+    """Every entry, transaction and account that breaks a promise to donors (a handful of queries)."""
+    kind, txn = Account.Kind, Transaction.Kind
+    debits = (
+        Entry.objects.filter(amount_fen__lt=0, account__kind__in=Account.MONEY)
+        .filter(
+            Q(account__kind=kind.PRINCIPAL) & ~Q(transaction__kind__in=[txn.REVERSAL, txn.LEFTOVER])
+            | (Q(account__kind=kind.RESTRICTED) | Q(account__fund__kind=Fund.Kind.NAMED))
+            & ~Q(account__kind=kind.PRINCIPAL)
+            & ~Q(transaction__kind__in=[txn.DISBURSEMENT, txn.REVERSAL, txn.RESTRICTION_CHANGE, txn.LEFTOVER])
+            | Q(transaction__kind=txn.DISBURSEMENT) & ~Q(account__fund_id=F("transaction__fund_id"))
+        )
+        .order_by("pk")
+        .values_list("transaction_id", "account_id", "amount_fen", "account__kind", "transaction__kind")
+    )
+    breaches = []
+    for txn_id, account_id, amount, account_kind, txn_kind in debits:
+        if txn_kind == txn.DISBURSEMENT and account_kind != kind.PRINCIPAL:
+            rule = "spent_by_another_fund"
+        else:
+            rule = "principal_spent" if account_kind == kind.PRINCIPAL else "restriction_broken"
+        breaches.append(PromiseBreach(rule, txn_id, account_id, -amount))
+    moved = Sum("entries__amount_fen", filter=Q(entries__amount_fen__gt=0))
+    for rule, txn_kind, record in (
+        ("consent_missing", txn.RESTRICTION_CHANGE, "restriction_change"),
+        ("leftover_unrecorded", txn.LEFTOVER, "leftover_decision"),
+    ):
+        rows = (
+            Transaction.objects.filter(kind=txn_kind)
+            .order_by()
+            .values("pk", f"{record}__amount_fen")
+            .annotate(moved=moved)
+            .order_by("pk")
+            .values_list("pk", f"{record}__amount_fen", "moved")
+        )
+        breaches += [
+            PromiseBreach(rule, pk, None, moved_fen or 0)
+            for pk, recorded, moved_fen in rows
+            if recorded != moved_fen
+        ]
+    closed = Account.objects.filter(
+        fund__status=Fund.Status.CLOSED, kind__in=Account.MONEY, balance_fen__gt=0
+    ).values_list("pk", "balance_fen")
+    breaches += [PromiseBreach("closed_fund_holds_money", None, pk, balance) for pk, balance in closed]
+    return breaches
+
+
 def verify_ledger() -> LedgerReport:
     """Recompute every account balance and every transaction's sum from the entries (aggregate queries only).
 
     Reports accounts whose stored balance differs from their entries (or a held account below zero),
-    transactions with fewer than two entries or entries not adding up to zero, and donations whose amount is
-    not what their transaction (and their refund's) puts into the fund's held accounts.
+    transactions with fewer than two entries or entries not adding up to zero, donations whose amount is
+    not what their transaction (and their refund's) puts into the fund's held accounts, and every broken
+    promise to donors (PromiseBreach: restricted money or principal moved without the record that allows
+    it, money spent by another fund, a closed fund holding money).
     """
     accounts_checked = Account.objects.count()
     transactions_checked = Transaction.objects.count()
@@ -286,4 +421,5 @@ def verify_ledger() -> LedgerReport:
         transaction_differences=[TransactionDifference(*row) for row in transaction_rows],
         donations_checked=Donation.objects.count(),
         donation_differences=_donation_differences(),
+        promise_breaches=_promise_breaches(),
     )

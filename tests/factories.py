@@ -64,9 +64,15 @@ class FundFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"社区慈善基金{n}")
     community = factory.LazyFunction(community)
+    parent = None
+    # A named fund is held by its parent's host (funds.models.Fund.clean).
     host = factory.LazyAttribute(
-        lambda o: OrganizationFactory(
-            type=Organization.Type.CHARITY_FEDERATION, area=Area.objects.get_parent(o.community)
+        lambda o: (
+            o.parent.host
+            if o.parent is not None
+            else OrganizationFactory(
+                type=Organization.Type.CHARITY_FEDERATION, area=Area.objects.get_parent(o.community)
+            )
         )
     )
     opened_on = datetime.date(2025, 1, 1)

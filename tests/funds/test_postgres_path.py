@@ -1,6 +1,6 @@
 """PostgreSQL posts a donation in one prepared statement (funds/postgres.py). It must write exactly the rows
-the generic path (services._post) writes, fall back to it when an account does not exist yet, and refuse what
-the generic path refuses, leaving nothing behind."""
+the generic path (funds.ledger.post_lines) writes, fall back to it when an account does not exist yet, and
+refuse what the generic path refuses, leaving nothing behind."""
 
 import datetime
 import threading
@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from charity.models import AuditEvent, Organization
 from charity.services import Actor
-from funds import postgres, selectors, services
+from funds import donations, postgres, selectors, services
 from funds.models import Account, Donation, Entry, Transaction
 from tests.factories import OrganizationFactory, PersonFactory, StaffUserFactory
 
@@ -23,7 +23,7 @@ DAY = datetime.date(2026, 3, 1)
 
 def generic_only(monkeypatch):
     """Make the one-statement path decline, as it does when an account is missing: the generic path runs."""
-    monkeypatch.setattr(services, "post_donation_in_one_statement", lambda **kwargs: None)
+    monkeypatch.setattr(donations, "post_donation_in_one_statement", lambda **kwargs: None)
 
 
 def row(obj, *exclude):
@@ -81,6 +81,8 @@ CASES = {
     "from a named resident, published": {"donor": "person", "publish_name": True, "channel": "resident"},
     "from an organisation, anonymous": {"donor": "organization", "anonymous": True, "channel": "merchant"},
     "waived receipt, handled by staff": {"receipt_waived": True, "handled": True, "channel": "online"},
+    "a venture philanthropy grant (no receipt)": {"channel": "venture_grant"},
+    "to an endowment named fund (its principal)": {"restriction": "named_fund", "endowment": True},
 }
 
 
@@ -98,13 +100,17 @@ def test_one_statement_writes_exactly_what_the_generic_path_writes(case, fund, n
     staff = StaffUserFactory()
     if options.pop("handled", False):
         options["handled_by"] = staff
+    if options.pop("endowment", False):
+        named_fund.policy = "endowment"
+        named_fund.save(update_fields=["policy"])
     if options.get("restriction") == "named_fund":
         options["restricted_fund"] = named_fund
     options.setdefault("channel", "resident")
     actor = Actor(user=staff, organization=fund.host, surface=AuditEvent.Surface.ADMIN)
 
     def give(receipt_no):
-        receipt = {} if options.get("receipt_waived") else {"receipt_no": receipt_no}
+        no_receipt = options.get("receipt_waived") or options.get("channel") == "venture_grant"
+        receipt = {} if no_receipt else {"receipt_no": receipt_no}
         return services.post_donation(
             fund=fund, amount_fen=12_345, actor=actor, received_on=DAY, **receipt, **options
         )
