@@ -15,6 +15,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models as dj_models
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
@@ -22,6 +23,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
@@ -34,6 +36,7 @@ from . import spreadsheets
 from .admin_accounts import set_password_urls
 from .admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
 from .admin_export import FULL_MOBILE_PERMISSION, AuditedExportMixin, may_export_personal_data
+from .audit_display import actor_name, describe, details
 from .errors import DomainError, ForbiddenError, NotFoundError
 from .logsafety import mask_mobiles
 from .models import Area, AuditEvent, Organization, OrganizationAPIKey, Person, StaffAssignment
@@ -55,6 +58,8 @@ from .services import (
     save_person,
     set_served_areas,
 )
+from .spreadsheet_columns import ChoiceWidget, LabelledHeadersMixin, TextWidget, YesNoWidget
+from .templatetags.admin_audit import admin_url, user_name
 from .validators import mask_mobile, normalize_mobile
 
 IMPORT_FORMATS = [spreadsheets.XLSX, spreadsheets.CSV]  # they refuse a sheet past IMPORT_MAX_ROWS
@@ -183,7 +188,21 @@ class ScopedAreaWidget(widgets.ForeignKeyWidget):
         return value.name if value else ""
 
 
-class ScopedResource(resources.ModelResource):
+def column(model, name, **kwargs) -> fields.Field:
+    """A spreadsheet column for a model field, headed by the field's label in the user's language: 是/否
+    for a yes/no field, labels for a choice field (charity.spreadsheet_columns)."""
+    field = model._meta.get_field(name)
+    if "widget" not in kwargs:
+        if isinstance(field, dj_models.BooleanField):
+            kwargs["widget"] = YesNoWidget()
+        elif field.choices:
+            kwargs["widget"] = ChoiceWidget(field.choices)
+        else:
+            kwargs["widget"] = TextWidget()
+    return fields.Field(attribute=name, column_name=field.verbose_name, **kwargs)
+
+
+class ScopedResource(LabelledHeadersMixin, resources.ModelResource):
     """A resource bound to the user who imports or exports with it.
 
     Rows of a file are matched only among the rows the user may change (`get_queryset`, which the library's
@@ -194,7 +213,7 @@ class ScopedResource(resources.ModelResource):
 
     scope_area_field = "area"
     personal_fields: tuple[str, ...] = ()
-    id = fields.Field(attribute="id", column_name="id", readonly=True)
+    id = fields.Field(attribute="id", column_name=_("record number"), readonly=True)
 
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
@@ -204,11 +223,16 @@ class ScopedResource(resources.ModelResource):
         scope = scope_for_user(self.user, min_role=ROLE.STAFF)
         return scope.filter(super().get_queryset(), self.scope_area_field)
 
+    def get_user_visible_fields(self):
+        # The import page lists the columns a file may hold: not the record number, which is never read.
+        return [f for f in super().get_user_visible_fields() if not f.readonly]
+
     def get_export_fields(self, selected_fields=None):
         export_fields = super().get_export_fields(selected_fields)
         if may_export_personal_data(self.user):
             return export_fields
-        return [f for f in export_fields if f.column_name not in self.personal_fields]
+        personal = [self.fields[name] for name in self.personal_fields]
+        return [f for f in export_fields if f not in personal]
 
     def actor(self) -> Actor:
         return Actor(surface=AuditEvent.Surface.ADMIN, user=self.user)
@@ -234,7 +258,14 @@ class ScopedResource(resources.ModelResource):
 
 
 class OrganizationResource(ScopedResource):
-    area = fields.Field(attribute="area", column_name="area")
+    name = column(Organization, "name")
+    type = column(Organization, "type")
+    area = column(Organization, "area")
+    registration = column(Organization, "registration")
+    credit_code = column(Organization, "credit_code")
+    description = column(Organization, "description")
+    contact_name = column(Organization, "contact_name")
+    contact_phone = column(Organization, "contact_phone")
     personal_fields = ("contact_name", "contact_phone")
 
     class Meta:
@@ -263,7 +294,10 @@ class OrganizationResource(ScopedResource):
 
 
 class PersonResource(ScopedResource):
-    community = fields.Field(attribute="community", column_name="community")
+    name = column(Person, "name")
+    mobile = column(Person, "mobile")
+    community = column(Person, "community")
+    is_leader = column(Person, "is_leader")
     scope_area_field = "community"
 
     class Meta:
@@ -278,16 +312,18 @@ class PersonResource(ScopedResource):
         self.fields["community"].widget = ScopedAreaWidget(user, level=Area.Level.COMMUNITY)
 
     def before_import_row(self, row, **kwargs):
-        if row.get("mobile") not in (None, ""):
+        mobile = str(self.fields["mobile"].column_name)
+        if row.get(mobile) not in (None, ""):
             try:
-                row["mobile"] = normalize_mobile(str(row["mobile"]).removesuffix(".0"))
+                row[mobile] = normalize_mobile(str(row[mobile]).removesuffix(".0"))
             except ValidationError as exc:
                 raise ValidationError({"mobile": exc.messages})
 
     def after_init_instance(self, instance, new, row, **kwargs):
         # Not found among the importer's people, yet registered: someone outside their areas. Refused like
         # any invalid row, saying nothing of who it is or where (issue 7).
-        if new and row.get("mobile") and Person.objects.filter(mobile=row["mobile"]).exists():
+        mobile = row.get(str(self.fields["mobile"].column_name))
+        if new and mobile and Person.objects.filter(mobile=mobile).exists():
             raise ValidationError(
                 {
                     "mobile": gettext(
@@ -686,7 +722,7 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     scope_area_field = "organization__area"
     change_role = ROLE.MANAGER
-    list_display = ["prefix", "name", "organization", "created", "expiry_date", "_has_expired", "revoked"]
+    list_display = ["name", "organization", "prefix", "created", "expiry_date", "expired", "revoked"]
     list_filter = ["revoked", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["prefix", "name", "organization__name"]
     list_select_related = ["organization"]
@@ -696,11 +732,19 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return (
             ["organization", "name", "expiry_date"]
             if obj is None
-            else ["organization", "name", "prefix", "created", "expiry_date", "revoked", "created_by"]
+            else ["organization", "name", "prefix", "created", "expiry_date", "revoked", "created_by_display"]
         )
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
+
+    @admin.display(description=_("expired"), boolean=True)
+    def expired(self, obj):
+        return obj.has_expired
+
+    @admin.display(description=_("created by"))
+    def created_by_display(self, obj):
+        return user_name(obj.created_by) or "-"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -755,24 +799,59 @@ class OrganizationAPIKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "action",
-        "surface",
-        "actor_display",
-        "actor_organization",
-        "object_type",
-        "object_id",
-        "summary",
-    ]
+    """The audit log as sentences (charity.audit_display): who did what to which record, amounts in yuan;
+    never the action's code, an object's id or the stored details as JSON."""
+
+    list_display = ["sentence_display", "created_at", "actor_display", "surface"]
     list_filter = ["surface", "action"]
-    search_fields = ["summary", "object_id", "action"]
+    search_fields = ["summary"]
     list_select_related = ["actor_user", "actor_organization"]
     date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "action",
+        "sentence_display",
+        "object_display",
+        "actor_display",
+        "surface",
+        "area",
+        "details_display",
+    ]
+    readonly_fields = fields
 
-    @admin.display(description=_("user"), ordering="actor_user")
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        describe(changelist.result_list)  # one query per model the page's sentences name
+        return changelist
+
+    def _described(self, obj):
+        if not hasattr(obj, "sentence"):
+            describe([obj])
+        return obj
+
+    @admin.display(description=_("what was done"))
+    def sentence_display(self, obj):
+        return self._described(obj).sentence
+
+    @admin.display(description=_("record"))
+    def object_display(self, obj):
+        self._described(obj)
+        url = admin_url(obj)
+        name = str(obj.named_object) if obj.named_object is not None else ""
+        if url:
+            return format_html('<a href="{}">{}</a>', url, name)
+        return name or (gettext("(no longer recorded)") if obj.object_type else "-")
+
+    @admin.display(description=_("done by"), ordering="actor_user")
     def actor_display(self, obj):
-        return mask_mobiles(obj.actor_user.get_username()) if obj.actor_user else "-"
+        return actor_name(obj)
+
+    @admin.display(description=_("details"))
+    def details_display(self, obj):
+        rows = details(obj)
+        if not rows:
+            return "-"
+        return format_html_join("", "<div>{}：{}</div>", rows)
 
 
 # --- users: superusers only -----------------------------------------------------------------------------

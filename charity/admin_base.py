@@ -7,11 +7,16 @@ a row that does not exist: nothing reveals that it does.
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
-from .models import Area, Organization, Person, StaffAssignment
+from .audit_display import describe
+from .models import Area, AuditEvent, Organization, Person, StaffAssignment
 from .scoping import Scope, scope_for_user
 from .selectors import list_users_in_scope
 
@@ -90,9 +95,35 @@ class ScopedAdminMixin:
         return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
+        help_text = kwargs.get("help_text", db_field.help_text)
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and isinstance(field.widget, FilteredSelectMultiple):
+            # Django appends "Hold down Control, or Command on a Mac…" to every multiple choice: the two
+            # boxes of filter_horizontal are worked with the arrows, so the hint only confuses.
+            field.help_text = help_text
         self._limit_choices(field, db_field, request)
         return field
+
+    # --- history: what the services recorded -----------------------------------------------------------
+
+    def audit_history_refs(self, obj) -> list[tuple[str, str]]:
+        """The (model label, id) pairs whose audit events make up `obj`'s history; add related records."""
+        return [(obj._meta.label_lower, str(obj.pk))]
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))  # out of scope: 404
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        which = Q(pk__in=[])
+        for label, pk in self.audit_history_refs(obj):
+            which |= Q(object_type=label, object_id=str(pk))
+        events = describe(
+            AuditEvent.objects.filter(which)
+            .select_related("actor_user", "actor_organization")
+            .order_by("created_at", "id")
+        )
+        context = {"audit_events": events, **(extra_context or {})}
+        return super().history_view(request, object_id, context)
 
     def _limit_choices(self, field, db_field, request):
         """Offer only the areas, organisations, people and users the user may act in."""

@@ -18,6 +18,7 @@ import re
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import Http404
 from import_export.formats import base_formats
+from import_export.forms import SelectableFieldsExportForm
 
 from .admin_base import ROLE, has_role
 from .models import AuditEvent
@@ -68,10 +69,20 @@ def may_export_personal_data(user) -> bool:
     return user is not None and user.is_active and user.has_perm(PERSONAL_DATA_PERMISSION)
 
 
+class LabelledExportForm(SelectableFieldsExportForm):
+    """The export page's column checkboxes, each named as its column is headed ("捐赠人"), not by the
+    field's code name title-cased ("Donor Name (捐赠人)")."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field is not None else super()._get_field_label(resource, field_name)
+
+
 class AuditedExportMixin:
     """Put before django-import-export's ExportMixin (and beside charity.admin_base.ScopedAdminMixin)."""
 
     export_formats = EXPORT_FORMATS
+    export_form_class = LabelledExportForm
     personal_data = False
 
     def has_export_permission(self, request):
@@ -92,13 +103,21 @@ class AuditedExportMixin:
         request._export_format = file_format.get_title()
         return super().get_export_data(file_format, request, queryset, **kwargs)
 
+    def _field_names(self, request, headers) -> list[str]:
+        """The exported columns by their field names: the headers are labels in the user's language."""
+        names = {}
+        for resource_class in self.get_export_resource_classes(request):
+            resource = resource_class(**self.get_export_resource_kwargs(request))
+            names.update({str(f.column_name): name for name, f in resource.fields.items()})
+        return [names.get(str(h), str(h)) for h in headers]
+
     def get_data_for_export(self, request, queryset, **kwargs):
         data = super().get_data_for_export(request, queryset, **kwargs)
         record_export(
             actor=Actor.from_request(request, AuditEvent.Surface.ADMIN),
             model=self.model,
             rows=len(data),
-            fields=[str(h) for h in data.headers or []],
+            fields=self._field_names(request, data.headers or []),
             file_format=getattr(request, "_export_format", ""),
         )
         return data

@@ -1,9 +1,12 @@
 """Funds in the admin: balances and ledger read-only, donations recorded and refunded through services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect
@@ -13,15 +16,17 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 from import_export.admin import ExportMixin
 
 from charity.admin import IMPORT_FORMATS
 from charity.admin_base import ROLE, ScopedAdminMixin, ScopedReadOnlyAdmin, has_role
 from charity.admin_export import AuditedExportMixin, may_export_personal_data
 from charity.errors import DomainError
+from charity.logsafety import mask_mobiles
 from charity.models import AuditAction, AuditEvent
 from charity.services import Actor, record_audit
+from charity.spreadsheet_columns import ChoiceWidget, YesNoWidget
 from charity.templatetags.money import format_fen
 
 from . import importing, selectors, services
@@ -45,7 +50,8 @@ class NamedFundInline(admin.TabularInline):
 @admin.register(Fund)
 class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "community"
-    list_display = ["name", "kind", "community", "host", "status", "balance_display"]
+    # At phone width the first columns are what is seen: the fund, what it holds, whether it is open.
+    list_display = ["name", "balance_display", "status", "kind", "community", "host"]
     list_filter = ["kind", "status", ("community", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "named_after"]
     list_select_related = ["community", "host"]
@@ -138,7 +144,7 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
         shortfall = selectors.named_fund_shortfall_fen(obj)
         if shortfall:
             return format_html(
-                '<strong style="color:#ba2121">{}</strong>',
+                '<strong class="shortfall">{}</strong>',
                 gettext("Below the host's minimum of %(min)s for a named fund by %(short)s.")
                 % {"min": format_fen(minimum), "short": format_fen(shortfall)},
             )
@@ -159,7 +165,7 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
             gettext("amount"),
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style='text-align:right'>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class='money'>{}</td></tr>",
                 (
                     (
                         e.transaction_id,
@@ -187,7 +193,10 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Close the selected funds (they take no more money)"))
+    def has_close_permission(self, request):
+        return has_role(request.user, ROLE.MANAGER)  # a viewer or clerk is not offered the action
+
+    @admin.action(description=_("Close the selected funds (they take no more money)"), permissions=["close"])
     def close_funds(self, request, queryset):
         actor = Actor.from_request(request, AuditEvent.Surface.ADMIN)
         for fund in self.scoped(queryset, request, ROLE.MANAGER).filter(status=Fund.Status.OPEN):
@@ -200,11 +209,38 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class DonationResource(resources.ModelResource):
-    fund = fields.Field(attribute="fund__name", column_name="fund")
-    donor = fields.Field(column_name="donor")
-    amount_yuan = fields.Field(column_name="amount_yuan")
-    channel = fields.Field(attribute="get_channel_display", column_name="channel")
-    refunded = fields.Field(column_name="refunded")
+    """The donation export as a clerk reads it: Chinese headers, labels for codes, yuan, 是/否."""
+
+    id = fields.Field(attribute="id", column_name=_("record number"), readonly=True)
+    received_on = fields.Field(
+        attribute="received_on", column_name=_("received on"), widget=widgets.DateWidget()
+    )
+    fund = fields.Field(attribute="fund__name", column_name=_("fund"))
+    amount = fields.Field(column_name=_("amount (yuan)"))
+    donor = fields.Field(column_name=_("donor"))
+    channel = fields.Field(
+        attribute="channel", column_name=_("channel"), widget=ChoiceWidget(Donation.Channel.choices)
+    )
+    form = fields.Field(attribute="form", column_name=_("form"), widget=ChoiceWidget(Donation.Form.choices))
+    restriction = fields.Field(
+        attribute="restriction",
+        column_name=_("restriction"),
+        widget=ChoiceWidget(Donation.Restriction.choices),
+    )
+    purpose = fields.Field(attribute="purpose", column_name=_("restricted purpose"))
+    receipt_no = fields.Field(attribute="receipt_no", column_name=_("receipt number"))
+    receipt_waived = fields.Field(
+        attribute="receipt_waived",
+        column_name=Donation._meta.get_field("receipt_waived").verbose_name,
+        widget=YesNoWidget(),
+    )
+    anonymous = fields.Field(attribute="anonymous", column_name=_("anonymous"), widget=YesNoWidget())
+    publish_name = fields.Field(
+        attribute="publish_name",
+        column_name=Donation._meta.get_field("publish_name").verbose_name,
+        widget=YesNoWidget(),
+    )
+    refunded = fields.Field(attribute="is_refunded", column_name=_("refunded"), widget=YesNoWidget())
 
     class Meta:
         model = Donation
@@ -212,15 +248,14 @@ class DonationResource(resources.ModelResource):
             "id",
             "received_on",
             "fund",
-            "receipt_no",
-            "receipt_waived",
+            "amount",
             "donor",
-            "amount_fen",
-            "amount_yuan",
             "channel",
             "form",
             "restriction",
             "purpose",
+            "receipt_no",
+            "receipt_waived",
             "anonymous",
             "publish_name",
             "refunded",
@@ -238,11 +273,9 @@ class DonationResource(resources.ModelResource):
             return obj.donor_display_name or ""
         return obj.public_donor_name or ""
 
-    def dehydrate_amount_yuan(self, obj):
-        return format_fen(obj.amount_fen).replace("¥", "").replace(",", "")
-
-    def dehydrate_refunded(self, obj):
-        return obj.is_refunded
+    def dehydrate_amount(self, obj):
+        # A number a spreadsheet can add up, exact: fen as a Decimal with two places, never a float.
+        return Decimal(obj.amount_fen).scaleb(-2)
 
 
 # The form fields that are passed to services.post_donation as they are.
@@ -267,13 +300,9 @@ DONATION_SERVICE_FIELDS = [
 ]
 
 
-class _DryRun(Exception):
-    pass
-
-
 class DonationForm(forms.ModelForm):
-    """Recording a donation runs the service twice: once in clean() inside a rolled-back savepoint, so a
-    refusal shows on the form with the staff member's input intact, then for real in save_model()."""
+    """clean() runs the service's own check (services.check_donation, which writes nothing), so a refusal
+    shows on the form with the staff member's input intact; save_model() then records it."""
 
     amount_yuan = forms.DecimalField(
         label=_("amount (yuan)"),
@@ -300,15 +329,7 @@ class DonationForm(forms.ModelForm):
         if self.errors or self.request is None:
             return cleaned
         try:
-            with transaction.atomic():
-                services.post_donation(
-                    actor=Actor.from_request(self.request, AuditEvent.Surface.ADMIN),
-                    handled_by=self.request.user,
-                    **self.service_kwargs(),
-                )
-                raise _DryRun
-        except _DryRun:
-            pass
+            services.check_donation(handled_by=self.request.user, check_receipt=True, **self.service_kwargs())
         except DomainError as exc:
             field = {"amount_fen": "amount_yuan"}.get(exc.field, exc.field)
             self.add_error(field if field in self.fields else None, str(exc.message))
@@ -316,6 +337,59 @@ class DonationForm(forms.ModelForm):
 
     def _post_clean(self):
         pass  # the service validates the whole donation; the model has no row to clean yet
+
+
+DONATION_ADD_GROUPS = [
+    (
+        None,
+        [
+            "fund",
+            "amount_yuan",
+            "received_on",
+            "channel",
+            "form",
+            "item_description",
+            "item_quantity",
+            "item_unit",
+        ],
+    ),
+    (_("donor"), ["donor_person", "donor_organization", "donor_name", "anonymous", "publish_name"]),
+    (_("donation receipt"), ["receipt_no", "receipt_waived"]),
+    (_("restriction"), ["restriction", "restricted_fund", "purpose"]),
+]
+DONATION_VIEW_ONLY = [
+    "amount_yuan",
+    "refund_status",
+    "refund_reason",
+    "refund_time",
+    "handled_by_display",
+    "recorded_by_organization",
+    "created_at",
+    "transaction_link",
+]
+
+
+def yes_no(model, field):
+    """An admin display of a yes/no field as 是/否 (Django shows an icon whose alt text is "True")."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name)
+    def show(model_admin, obj):
+        return gettext("yes") if getattr(obj, field) else gettext("no")
+
+    return show
+
+
+# On a recorded donation's page: these only when set, and yes/no fields as 是/否 rather than icons.
+DONATION_SHOWN_WHEN_SET = ["donor_person", "donor_organization", "donor_name", "recorded_by_organization"]
+YES_NO = {f: f"{f}_yes_no" for f in ("anonymous", "publish_name", "receipt_waived")}
+DONATION_VIEW_GROUPS = [
+    *[(title, [YES_NO.get(f, f) for f in names]) for title, names in DONATION_ADD_GROUPS],
+    (_("refund"), ["refund_status", "refund_reason", "refund_time"]),
+    (
+        _("how it was recorded"),
+        ["handled_by_display", "recorded_by_organization", "created_at", "transaction_link"],
+    ),
+]
 
 
 class StatementForm(forms.Form):
@@ -329,15 +403,16 @@ class DonationAdmin(AuditedExportMixin, ExportMixin, ScopedAdminMixin, admin.Mod
     resource_classes = [DonationResource]
     formats = IMPORT_FORMATS
     form = DonationForm
+    # At phone width the first columns are what is seen: how much, from whom, the receipt, refunded or not.
     list_display = [
+        "amount_display",
+        "donor_display",
+        "receipt_display",
+        "refund_status",
         "received_on",
         "fund",
-        "amount_display",
         "channel",
-        "donor_display",
-        "receipt_no",
         "restriction",
-        "refunded_display",
     ]
     list_filter = [
         "channel",
@@ -373,13 +448,92 @@ class DonationAdmin(AuditedExportMixin, ExportMixin, ScopedAdminMixin, admin.Mod
     def amount_display(self, obj):
         return format_fen(obj.amount_fen)
 
+    # The same, where the add form has its "amount (yuan)" field: a donation's page shows ¥1,234.56.
+    amount_yuan = amount_display
+
     @admin.display(description=_("donor"))
     def donor_display(self, obj):
         return obj.donor_display_name or "-"
 
-    @admin.display(description=_("refunded"), boolean=True)
-    def refunded_display(self, obj):
-        return obj.is_refunded
+    @admin.display(description=_("receipt"), ordering="receipt_no")
+    def receipt_display(self, obj):
+        if obj.receipt_no:
+            return obj.receipt_no
+        return gettext("waived") if obj.receipt_waived else "-"
+
+    @admin.display(description=_("refund status"))
+    def refund_status(self, obj):
+        if obj.is_refunded:
+            return format_html('<strong class="refunded">{}</strong>', gettext("refunded"))
+        return gettext("not refunded")
+
+    @admin.display(description=_("refund time"))
+    def refund_time(self, obj):
+        if not obj.is_refunded:
+            return "-"
+        return timezone.localtime(obj.refund_transaction.posted_at).strftime("%Y-%m-%d %H:%M")
+
+    anonymous_yes_no = yes_no(Donation, "anonymous")
+    publish_name_yes_no = yes_no(Donation, "publish_name")
+    receipt_waived_yes_no = yes_no(Donation, "receipt_waived")
+
+    @admin.display(description=_("handled by"))
+    def handled_by_display(self, obj):
+        user = obj.handled_by
+        return (user.get_full_name() or mask_mobiles(user.get_username())) if user else "-"
+
+    @admin.display(description=_("ledger transaction"))
+    def transaction_link(self, obj):
+        links = [(reverse("admin:funds_transaction_change", args=[obj.transaction_id]), obj.transaction)]
+        if obj.refund_transaction_id:
+            links.append(
+                (
+                    reverse("admin:funds_transaction_change", args=[obj.refund_transaction_id]),
+                    obj.refund_transaction,
+                )
+            )
+        return format_html_join(gettext(", "), '<a href="{}">{}</a>', links)
+
+    def get_fieldsets(self, request, obj=None):
+        """The add form in the order a clerk fills it in; a recorded donation as one reads it, its refund
+        shown apart. Fields the form has that no group names are kept, in the first group."""
+        if obj is None:
+            available = list(self.get_form(request, None, fields=None).base_fields)
+            groups = DONATION_ADD_GROUPS
+        else:
+            available = [*self.get_form(request, obj, fields=None).base_fields, *DONATION_VIEW_ONLY]
+            groups = DONATION_VIEW_GROUPS
+            # A recorded donation reads as it is: what is empty or does not apply is not shown as "-".
+            empty = {f for f in DONATION_SHOWN_WHEN_SET if not getattr(obj, f"{f}_id", getattr(obj, f, None))}
+            if obj.form == Donation.Form.MONEY:
+                empty |= {"item_description", "item_quantity", "item_unit"}
+            if obj.restriction == Donation.Restriction.UNRESTRICTED:
+                empty |= {"restricted_fund", "purpose"}
+            if not obj.is_refunded:
+                empty |= {"refund_reason", "refund_time"}
+            available = [YES_NO.get(f, f) for f in available if f not in empty]
+        named = {f for _title, names in groups for f in names}
+        fieldsets = []
+        for title, names in groups:
+            present = [f for f in names if f in available]
+            if title is None:
+                present += [f for f in available if f not in named and f != "amount_yuan"]
+            if present:
+                fieldsets.append((title, {"fields": present}))
+        return fieldsets
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        donation = self.get_object(request, unquote(object_id))  # out of scope: 404
+        may_refund = not donation.is_refunded and self._allowed(request, donation, ROLE.STAFF)
+        return super().change_view(
+            request, object_id, form_url, {"may_refund": may_refund, **(extra_context or {})}
+        )
+
+    def audit_history_refs(self, obj):
+        refs = [("funds.donation", str(obj.pk)), ("funds.transaction", str(obj.transaction_id))]
+        if obj.refund_transaction_id:
+            refs.append(("funds.transaction", str(obj.refund_transaction_id)))
+        return refs
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -493,16 +647,24 @@ class DonationAdmin(AuditedExportMixin, ExportMixin, ScopedAdminMixin, admin.Mod
 @admin.register(Transaction)
 class TransactionAdmin(ScopedReadOnlyAdmin):
     scope_area_field = "fund__community"
-    list_display = ["id", "posted_at", "kind", "fund", "memo", "actor_user", "actor_organization", "reverses"]
+    list_display = ["id", "posted_at", "kind", "fund", "memo", "posted_by", "reverses"]
     list_filter = ["kind", ("fund", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["memo", "id"]
     list_select_related = ["fund", "actor_user", "actor_organization"]
+
+    @admin.display(description=_("posted by"))
+    def posted_by(self, obj):
+        if obj.actor_user_id:
+            return obj.actor_user.get_full_name() or mask_mobiles(obj.actor_user.get_username())
+        return str(obj.actor_organization) if obj.actor_organization_id else "-"
 
 
 @admin.register(Entry)
 class EntryAdmin(ScopedReadOnlyAdmin):
     scope_area_field = "account__fund__community"
-    list_display = ["id", "transaction", "account", "amount_display"]
+    list_display = ["id", "amount_display", "account", "transaction"]
+    fields = ["transaction", "account", "amount_display"]  # yuan, not the stored fen
+    readonly_fields = fields
     list_select_related = ["transaction", "account__fund"]
     list_filter = ["account__kind"]
 
@@ -514,10 +676,16 @@ class EntryAdmin(ScopedReadOnlyAdmin):
 @admin.register(Account)
 class AccountAdmin(ScopedReadOnlyAdmin):
     scope_area_field = "fund__community"
-    list_display = ["fund", "kind", "purpose", "balance_display"]
+    list_display = ["fund", "balance_display", "kind", "purpose"]
+    fields = ["fund", "kind", "purpose", "balance_display"]  # yuan, not the stored fen
+    readonly_fields = fields
     list_filter = ["kind"]
     list_select_related = ["fund"]
 
     @admin.display(description=_("balance"))
     def balance_display(self, obj):
         return format_fen(obj.balance_fen)
+
+
+# Restriction changes, leftover decisions and investment income: their own module, registered with this one.
+from . import admin_promises  # noqa: E402, F401

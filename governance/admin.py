@@ -1,5 +1,7 @@
 """Committee admin: thin, every change goes through governance.services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
@@ -12,6 +14,7 @@ from charity.errors import DomainError
 from charity.models import AuditEvent, Person
 from charity.scoping import scope_for_user
 from charity.services import Actor
+from charity.templatetags.money import format_fen
 from funds.models import Fund
 
 from .models import Committee, Membership
@@ -144,12 +147,31 @@ class MembershipInline(admin.TabularInline):
 
 
 class CommitteeForm(forms.ModelForm):
+    """The committee and its voting rules; the amount threshold is typed in yuan (stored in fen)."""
+
+    high_amount_threshold_yuan = forms.DecimalField(
+        label=_("amount threshold (yuan)"),
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Above this amount a proposal needs the higher approval. Usually ¥50,000.00."),
+    )
+
     class Meta:
         model = Committee
-        fields = ["fund", "name", *RULE_FIELDS]
+        fields = ["fund", "name", *(f for f in RULE_FIELDS if f != "high_amount_threshold_fen")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fen = self.instance.high_amount_threshold_fen
+        if fen is not None:
+            self.initial.setdefault("high_amount_threshold_yuan", Decimal(fen).scaleb(-2))
 
     def clean(self):
         data = super().clean()
+        yuan = data.get("high_amount_threshold_yuan")
+        if yuan is not None:
+            data["high_amount_threshold_fen"] = int(yuan.scaleb(2))  # exact: at most two decimals
         rules = {f: data.get(f) for f in RULE_FIELDS}
         if all(isinstance(v, int) for v in rules.values()):
             try:
@@ -177,7 +199,7 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     ("quorum_numerator", "quorum_denominator"),
                     ("approval_numerator", "approval_denominator"),
                     ("high_approval_numerator", "high_approval_denominator"),
-                    "high_amount_threshold_fen",
+                    "high_amount_threshold_yuan",
                     "notice_days",
                 ]
             },
@@ -186,6 +208,11 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_current_members(super().get_queryset(request))
+
+    def has_delete_permission(self, request, obj=None):
+        # A committee's record stays, with its members' history (memberships end, never vanish); deleting
+        # would take them with it, outside any service and unaudited.
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         # A committee stays with the fund it was created for.
@@ -198,6 +225,10 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
             qs = Fund.objects.filter(kind=Fund.Kind.COMMUNITY, committee__isnull=True)
             field.queryset = qs if scope.everything else qs.filter(scope.q("community__"))
         return field
+
+    @admin.display(description=_("amount threshold (yuan)"))
+    def high_amount_threshold_yuan(self, obj):
+        return format_fen(obj.high_amount_threshold_fen)  # a viewer's read-only page
 
     @admin.display(description=_("community"), ordering="fund__community__name")
     def community(self, obj):

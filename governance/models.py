@@ -79,7 +79,7 @@ class Committee(models.Model):
         ),
     )
     high_amount_threshold_fen = models.BigIntegerField(
-        _("amount threshold (fen)"),
+        _("amount threshold"),
         default=DEFAULT_HIGH_AMOUNT_THRESHOLD_FEN,
         help_text=_("In fen (1/100 yuan). Default 5,000,000 fen = ¥50,000."),
     )

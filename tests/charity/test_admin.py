@@ -54,10 +54,14 @@ def export(client, model, resource_cls, file_format):
     )
     assert response.status_code == 200, response.content[:500]
     assert "attachment" in response["Content-Disposition"]
+    names = {str(f.column_name): name for name, f in resource_cls().fields.items()}
     if file_format == CSV_FORMAT:
-        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        # Headers are the columns' Chinese labels: rows are keyed back by field name for the assertions.
+        rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+        return [{names.get(k, k): v for k, v in row.items()} for row in rows]
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     header, *rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = [names.get(h, h) for h in header]
     return [dict(zip(header, row, strict=True)) for row in rows]
 
 

@@ -33,7 +33,10 @@ def export(client, model, resource_cls, file_format=CSV_FORMAT, url=None):
     assert response.status_code == 200, response.content[:300]
     assert "attachment" in response["Content-Disposition"]
     if file_format == CSV_FORMAT:
-        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        # Headers are the columns' Chinese labels: rows are keyed back by field name for the assertions.
+        names = {str(f.column_name): name for name, f in resource_cls().fields.items()}
+        rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+        return [{names.get(k, k): v for k, v in row.items()} for row in rows]
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     return sheet
 
@@ -107,7 +110,7 @@ def test_xlsx_export_writes_formulae_as_text(client, community_viewer, guanbeigo
     client.force_login(community_viewer)
     sheet = export(client, "organization", OrganizationResource, XLSX_FORMAT)
     header = [c.value for c in sheet[1]]
-    column = header.index("description") + 1
+    column = header.index(str(OrganizationResource().fields["description"].column_name)) + 1
     cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
     assert len(cells) == 4
     for cell in cells:

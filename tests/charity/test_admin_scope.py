@@ -427,7 +427,7 @@ def test_an_out_of_scope_id_in_an_export_filter_answers_like_a_missing_id(
             {"format": CSV_FORMAT, "resource": "0", "personresource_name": "on"},
         )
         answers.append((response.status_code, response.content))
-    assert answers[0] == answers[1] == (200, b"name\r\n")
+    assert answers[0] == answers[1] == (200, "姓名\r\n".encode())  # the header alone, in Chinese
 
 
 def test_a_malformed_filter_in_an_export_is_a_404_not_a_500(client, street_staff, guanbeigou, dalong):

@@ -11,7 +11,7 @@ RULES = {
     "approval_denominator": 2,
     "high_approval_numerator": 2,
     "high_approval_denominator": 3,
-    "high_amount_threshold_fen": 5_000_000,
+    "high_amount_threshold_yuan": "50000.00",  # typed in yuan, stored in fen
     "notice_days": 7,
 }
 
