@@ -44,12 +44,15 @@ def community(request, pk):
         if o.type in (Organization.Type.NEIGHBOURHOOD_COMMITTEE, Organization.Type.HUB)
     ]
     others = [o for o in organizations if o not in runners]
+    chain = get_area_chain(area)[:-1]
     return render(
         request,
         "charity/community.html",
         {
             "area": area,
-            "chain": get_area_chain(area)[:-1],
+            "chain": chain,
+            # A star on a touch screen explains nothing: say once, in words, what it means.
+            "chain_illustrative": any(a.is_illustrative for a in chain),
             "runners": runners,
             "organizations": others,
             # Signed up: people with a login, not the residents staff entered (issue 7).

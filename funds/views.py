@@ -1,4 +1,6 @@
-"""Public fund pages: anyone can see where every yuan went — donors named only with their consent."""
+"""Public fund pages: anyone can see every gift on the record — donors named only with their consent."""
+
+import unicodedata
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,34 +14,78 @@ from . import selectors
 from .models import Donation, Fund
 
 CHART_WIDTH = 340
-BAR_HEIGHT = 26
-LABEL_WIDTH = 120
+LABEL_SIZE = 16  # the chart is drawn about 1:1 on a 390 px phone: 16 units are 16–17 px
+AMOUNT_SIZE = 15
+BAR_HEIGHT = 22
+# A row: room above the label for its font's ascent, the label, a gap, the bar, space before the next row.
+ROW_HEIGHT = 2 + LABEL_SIZE + 8 + BAR_HEIGHT + 12
+
+
+def _em(char: str) -> float:
+    """How wide a character is, in ems, rounded up for the widest common sans-serif fonts (DejaVu, Roboto)."""
+    if unicodedata.east_asian_width(char) in {"W", "F", "A"}:
+        return 1.0  # Chinese characters, full-width punctuation, and the ellipsis
+    if char in " .,:;'!|ijlrtf()-":
+        return 0.4
+    if char in "mwMW":
+        return 0.95
+    if char.isupper():
+        return 0.75
+    return 0.64  # lower-case letters, digits, ¥
+
+
+def text_width(text: str, size: float) -> float:
+    """Estimate how wide `text` is drawn at font size `size` (no font metrics here: an upper bound)."""
+    return sum(_em(c) for c in text) * size
+
+
+def fit_text(text: str, size: float, width: float) -> str:
+    """Shorten `text` with an ellipsis so it fits in `width` at font size `size`."""
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def channel_chart(income: dict[str, int]) -> dict:
-    """Bars for income by channel, sized server-side so the chart needs no JavaScript."""
+    """Bars for income by channel, laid out on the server so the chart needs no JavaScript.
+
+    Each channel's name sits on its own line above its bar and the amount follows the bar: a long name (the
+    English ones are three times as wide as the Chinese) can never run into a bar. A name wider than the
+    chart is shortened; the full name stays in the bar's tooltip.
+    """
     labels = dict(Donation.Channel.choices)
-    rows = sorted(((labels[c], amount) for c, amount in income.items() if amount > 0), key=lambda r: -r[1])
+    rows = sorted(
+        ((str(labels[c]), amount) for c, amount in income.items() if amount > 0), key=lambda r: -r[1]
+    )
     top = max((a for _l, a in rows), default=0)
-    span = CHART_WIDTH - LABEL_WIDTH - 90
-    bars = [
-        {
-            "label": label,
-            "amount": format_fen(amount),
-            "y": i * (BAR_HEIGHT + 8),
-            "width": max(2, round(span * amount / top)) if top else 0,
-        }
-        for i, (label, amount) in enumerate(rows)
-    ]
-    for bar in bars:
-        bar["text_x"] = LABEL_WIDTH + bar["width"] + 6
-        bar["text_y"] = bar["y"] + BAR_HEIGHT - 8
+    amounts = [format_fen(amount) for _label, amount in rows]
+    span = CHART_WIDTH - max((text_width(a, AMOUNT_SIZE) for a in amounts), default=0) - 8
+    bars = []
+    for i, ((label, amount), shown) in enumerate(zip(rows, amounts, strict=True)):
+        label_y = i * ROW_HEIGHT + 2 + LABEL_SIZE
+        width = max(2, round(span * amount / top)) if top else 0
+        bar_y = label_y + 8
+        bars.append(
+            {
+                "label": fit_text(label, LABEL_SIZE, CHART_WIDTH),
+                "title": label,
+                "amount": shown,
+                "label_y": label_y,
+                "y": bar_y,
+                "width": width,
+                "text_x": width + 6,
+                "text_y": bar_y + round(BAR_HEIGHT / 2 + AMOUNT_SIZE * 0.35),
+            }
+        )
     return {
         "bars": bars,
         "width": CHART_WIDTH,
-        "height": max(1, len(bars) * (BAR_HEIGHT + 8)),
-        "label_width": LABEL_WIDTH,
+        "height": max(1, len(bars) * ROW_HEIGHT - 8),
         "bar_height": BAR_HEIGHT,
+        "label_size": LABEL_SIZE,
+        "amount_size": AMOUNT_SIZE,
         "total": sum(income.values()),
     }
 
@@ -64,6 +110,9 @@ def community_funds(request, pk):
     )
 
 
+PROMISES_SHOWN = 50  # grants, leftover decisions and restriction changes: the latest, on one page
+
+
 def fund_page(request, pk):
     fund = get_object_or_404(Fund.objects.select_related("community", "host", "parent"), pk=pk)
     named = list(fund.named_funds.order_by("name"))
@@ -85,5 +134,10 @@ def fund_page(request, pk):
             "year": year,
             "page": page,
             "committee_id": committee_id,
+            # Grants apart from gifts; what was done with leftovers and restricted money (CL arts. 56, 58).
+            "grants_fen": selectors.grants_received_fen(fund, year),
+            "grants": list(selectors.list_fund_donations(fund, grants=True)[:PROMISES_SHOWN]),
+            "leftovers": list(selectors.list_leftover_decisions(fund)[:PROMISES_SHOWN]),
+            "restriction_changes": list(selectors.list_restriction_changes(fund)[:PROMISES_SHOWN]),
         },
     )

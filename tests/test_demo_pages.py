@@ -22,7 +22,10 @@ def test_an_invented_organisation_is_marked_and_a_real_one_is_not(client, demo):
     invented = client.get(f"/organizations/{Organization.objects.get(name='老马牛肉面馆').pk}/")
     real = client.get(f"/organizations/{Organization.objects.get(name='祯祥社').pk}/")
     assert "tag-illustrative" in invented.content.decode()
-    assert "tag-illustrative" not in real.content.decode()
+    # The heading is the organisation's own: a real one is not marked (the invented groups it connects are).
+    heading = real.content.decode().split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert "tag-illustrative" not in heading
+    assert "tag-illustrative" in real.content.decode()  # 官北沟舞蹈队, an invented group it connects
 
 
 def test_fund_pages_say_their_amounts_are_invented(client, demo):
