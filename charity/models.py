@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from treebeard.mp_tree import MP_Node
@@ -170,7 +171,7 @@ class Organization(models.Model):
 class Person(models.Model):
     """A resident or an organisation's representative. Stores the minimum (PIPL art. 6)."""
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     mobile = models.CharField(
         _("mobile number"),
         max_length=11,
@@ -319,6 +320,29 @@ class StaffAssignment(models.Model):
 class OrganizationAPIKey(AbstractAPIKey):
     """An API key that acts for one organisation within the areas it serves. Only its hash is stored."""
 
+    # The library's fields again, with labels in our catalogue (its own are English-only or untranslated).
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("What the key is for, e.g. “hub case system”; at most 50 characters."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("A revoked key no longer works. This cannot be undone."),
+    )
+    expiry_date = models.DateTimeField(
+        _("expires"),
+        blank=True,
+        null=True,
+        help_text=_("After this time the key no longer works. Empty: it does not expire."),
+    )
+
     organization = models.ForeignKey(
         Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="api_keys"
     )
@@ -412,6 +436,9 @@ class AuditAction(models.TextChoices):
     FUND_CREATED = "fund.created", _("fund created")
     FUND_CHANGED = "fund.changed", _("fund changed")
     FUND_CLOSED = "fund.closed", _("fund closed")
+    INCOME_RECORDED = "funds.income_recorded", _("investment income recorded")
+    RESTRICTION_CHANGED = "funds.restriction_changed", _("restriction changed with the donor's consent")
+    LEFTOVER_DECIDED = "funds.leftover_decided", _("leftover of a closed fund or purpose decided")
     # committee
     COMMITTEE_CREATED = "committee.created", _("committee created")
     COMMITTEE_RULES_CHANGED = "committee.rules_changed", _("committee voting rules changed")
@@ -469,7 +496,10 @@ class AuditEvent(AppendOnlyModel):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+        # Titles and breadcrumbs of the admin: the time and what was done, never the action's code.
+        if self.created_at is None:
+            return str(self.get_action_display())
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.get_action_display()}"
 
 
 class IdempotencyRecord(models.Model):

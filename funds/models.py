@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from charity.models import AppendOnlyModel, Area, Organization, Person
+from charity.templatetags.money import format_fen
 
 # ¥10 billion: no single amount may exceed it (a typo guard and a bound far below 2**63).
 MAX_AMOUNT_FEN = 10_000_000_000 * 100
@@ -120,6 +121,14 @@ class Fund(models.Model):
             return self.giving_instructions, self.giving_url
         return self.parent.giving_instructions, self.parent.giving_url
 
+    def _named_funds_held_elsewhere(self) -> bool:
+        return Fund.objects.filter(parent_id=self.pk).exclude(host_id=self.host_id).exists()
+
+    def _holds_principal(self) -> bool:
+        return Account.objects.filter(
+            fund_id=self.pk, kind=Account.Kind.PRINCIPAL, balance_fen__gt=0
+        ).exists()
+
     def clean(self):
         errors = {}
         if self.kind == self.Kind.NAMED:
@@ -138,6 +147,29 @@ class Fund(models.Model):
             Organization.Type.FOUNDATION,
         ):
             errors["host"] = _("A fund is held by a charity federation or a foundation.")
+        elif self.host_id and self.kind == self.Kind.NAMED and self.parent_id and "parent" not in errors:
+            # One host holds the money and issues the receipts (DOMAIN.md, "The fund").
+            if self.parent.host_id != self.host_id:
+                errors["host"] = _(
+                    "A named fund is held by its parent fund's host, %(host)s: it holds the money and "
+                    "issues the receipts."
+                ) % {"host": self.parent.host.name}
+        elif (
+            self.host_id
+            and self.pk
+            and self.kind == self.Kind.COMMUNITY
+            and self._named_funds_held_elsewhere()
+        ):
+            errors["host"] = _(
+                "This fund's named funds are held by its present host: a community fund and its named "
+                "funds have one host."
+            )
+        # Dropping the endowment policy would make the principal spendable: a change only donors may allow.
+        if self.pk and self.policy != self.Policy.ENDOWMENT and self._holds_principal():
+            errors["policy"] = _(
+                "This endowment holds principal, which is never spent: it stays an endowment. What "
+                "is left when it closes is decided as its donors agreed."
+            )
         if self.closed_on and self.closed_on < self.opened_on:
             errors["closed_on"] = _("A fund cannot close before it opened.")
         if errors:
@@ -155,12 +187,18 @@ class Account(models.Model):
         GENERAL = "general", _("unrestricted money")
         RESTRICTED = "restricted", _("money restricted to a purpose")
         IN_KIND = "in_kind", _("in-kind goods")
+        PRINCIPAL = "principal", _("endowment principal (kept, never spent)")
+        INCOME = "income", _("investment income")
         DONORS = "donors", _("donors (outside world)")
         IN_KIND_DONORS = "in_kind_donors", _("in-kind donors (outside world)")
         DISBURSED = "disbursed", _("disbursements (outside world)")
+        INVESTMENT = "investment", _("investment returns (outside world)")
 
-    HELD = (Kind.GENERAL, Kind.RESTRICTED, Kind.IN_KIND)
-    MONEY = (Kind.GENERAL, Kind.RESTRICTED)
+    # What a fund holds: never below zero. Money is what may be spent (subject to its restriction);
+    # principal is held and never spent; goods are counted apart.
+    HELD = (Kind.GENERAL, Kind.RESTRICTED, Kind.PRINCIPAL, Kind.INCOME, Kind.IN_KIND)
+    MONEY = (Kind.GENERAL, Kind.RESTRICTED, Kind.PRINCIPAL, Kind.INCOME)
+    OUTSIDE = (Kind.DONORS, Kind.IN_KIND_DONORS, Kind.DISBURSED, Kind.INVESTMENT)
 
     fund = models.ForeignKey(Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="accounts")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -174,7 +212,8 @@ class Account(models.Model):
             models.UniqueConstraint(fields=["fund", "kind", "purpose"], name="account_unique_per_fund"),
             # The database itself refuses an overdraft, whatever the code above it does.
             models.CheckConstraint(
-                condition=Q(balance_fen__gte=0) | Q(kind__in=["donors", "in_kind_donors", "disbursed"]),
+                condition=Q(balance_fen__gte=0)
+                | Q(kind__in=["donors", "in_kind_donors", "disbursed", "investment"]),
                 name="account_held_balance_not_negative",
             ),
             models.CheckConstraint(
@@ -207,6 +246,9 @@ class Transaction(LedgerRecord):
         TRANSFER = "transfer", _("transfer between funds")
         DISBURSEMENT = "disbursement", _("disbursement")
         REVERSAL = "reversal", _("reversal")
+        INVESTMENT_INCOME = "investment_income", _("investment income")
+        RESTRICTION_CHANGE = "restriction_change", _("restriction changed with the donor's consent")
+        LEFTOVER = "leftover", _("leftover of a closed fund or purpose")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     fund = models.ForeignKey(
@@ -214,7 +256,10 @@ class Transaction(LedgerRecord):
         verbose_name=_("fund"),
         on_delete=models.PROTECT,
         related_name="transactions",
-        help_text=_("The fund this movement is about (for named-fund transfers: the community fund)."),
+        help_text=_(
+            "The fund this movement is about (for named-fund transfers: the community fund; for a "
+            "restriction change or a leftover: the fund the money leaves)."
+        ),
     )
     memo = models.CharField(_("memo"), max_length=300, blank=True)
     posted_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
@@ -269,7 +314,7 @@ class Entry(LedgerRecord):
         indexes = [models.Index(fields=["account", "id"], name="entry_account_id_idx")]
 
     def __str__(self):
-        return f"{self.account}: {self.amount_fen}"
+        return f"{self.account}: {format_fen(self.amount_fen)}"
 
 
 class Donation(models.Model):
@@ -282,6 +327,8 @@ class Donation(models.Model):
         OUTSIDE_DONOR = "outside_donor", _("outside donor")
         GOVERNMENT = "government", _("government")
         OTHER = "other", _("other")
+        # A grant, not a gift: the host issues no donation receipt for it (GLOSSARY.md).
+        VENTURE_GRANT = "venture_grant", _("venture philanthropy grant")
 
     class Restriction(models.TextChoices):
         UNRESTRICTED = "unrestricted", _("unrestricted")
@@ -325,12 +372,12 @@ class Donation(models.Model):
     donor_name = models.CharField(_("donor name"), max_length=200, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
     publish_name = models.BooleanField(
-        _("donor agrees to publish their name"),
+        _("donor agrees to publish their name (or organisation's name)"),
         default=False,
         help_text=_("Without this consent the public page shows “anonymous” (Charity Law art. 82)."),
     )
     receipt_no = models.CharField(_("receipt number"), max_length=64, blank=True)
-    receipt_waived = models.BooleanField(_("receipt waived"), default=False)
+    receipt_waived = models.BooleanField(_("donor waived the donation receipt"), default=False)
     received_on = models.DateField(_("received on"))
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -398,17 +445,26 @@ class Donation(models.Model):
                 name="donation_receipt_unique_per_host",
             ),
             models.CheckConstraint(
-                condition=~Q(receipt_no="") | Q(receipt_waived=True), name="donation_receipt_or_waived"
+                condition=~Q(receipt_no="") | Q(receipt_waived=True) | Q(channel="venture_grant"),
+                name="donation_receipt_or_waived",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel="venture_grant") | Q(receipt_no="", receipt_waived=False),
+                name="donation_grant_has_no_receipt",
             ),
         ]
         indexes = [models.Index(fields=["fund", "-received_on", "-id"], name="donation_fund_recent_idx")]
 
     def __str__(self):
-        return f"{self.fund} · {self.amount_fen / 100:.2f}"
+        return f"{self.fund} · {format_fen(self.amount_fen)}"
 
     @property
     def is_refunded(self):
         return self.refund_transaction_id is not None
+
+    @property
+    def is_grant(self):
+        return self.channel == self.Channel.VENTURE_GRANT
 
     @property
     def donor_display_name(self):
@@ -425,3 +481,170 @@ class Donation(models.Model):
         if self.anonymous or not self.publish_name:
             return None
         return self.donor_display_name
+
+
+class RestrictionChange(AppendOnlyModel):
+    """Restricted money moved to another restriction with its donor's recorded consent (CL art. 56).
+
+    Written once by `funds.restrictions.change_restriction`, with its ledger transaction; a correction is a
+    reversal of that transaction, which puts the money back under its first restriction.
+    """
+
+    append_only_change_message = _(
+        "A recorded restriction change is kept as it was: reverse its transaction."
+    )
+    append_only_delete_message = append_only_change_message
+
+    fund = models.ForeignKey(
+        Fund,
+        verbose_name=_("fund"),
+        on_delete=models.PROTECT,
+        related_name="restriction_changes",
+        help_text=_("The fund the money leaves."),
+    )
+    from_purpose = models.CharField(
+        _("from purpose"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the named fund's own money."),
+    )
+    to_fund = models.ForeignKey(
+        Fund,
+        verbose_name=_("to fund"),
+        on_delete=models.PROTECT,
+        related_name="restriction_changes_received",
+    )
+    to_purpose = models.CharField(
+        _("to purpose"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the receiving fund's own money (unrestricted, for a community fund)."),
+    )
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    consent_by = models.CharField(
+        _("consent given by"), max_length=200, help_text=_("The donor who consented.")
+    )
+    consent_on = models.DateField(_("consent given on"))
+    consent_record = models.CharField(
+        _("how the consent is recorded"),
+        max_length=300,
+        help_text=_(
+            "The reference of the signed document or message kept on file, or a note of how it was given."
+        ),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("ledger transaction"),
+        on_delete=models.PROTECT,
+        related_name="restriction_change",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("restriction change")
+        verbose_name_plural = _("restriction changes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0) & Q(amount_fen__lte=MAX_AMOUNT_FEN),
+                name="restriction_change_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(consent_by="") & ~Q(consent_record=""), name="restriction_change_has_consent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.fund} · {self.amount_fen / 100:.2f}"
+
+    @property
+    def is_reversed(self) -> bool:
+        """Corrected: its transaction was reversed, and the money is back under its first restriction."""
+        return hasattr(self.transaction, "reversed_by")
+
+
+class LeftoverDecision(AppendOnlyModel):
+    """What was done with the money left when a fund or one of its purposes closed (CL art. 58). Public.
+
+    Written once by `funds.restrictions.decide_leftover`, with its ledger transaction, which is never
+    reversed: a published decision is not silently undone.
+    """
+
+    append_only_change_message = _("A leftover decision is published as it was made: it cannot be changed.")
+    append_only_delete_message = append_only_change_message
+
+    class Basis(models.TextChoices):
+        AS_AGREED = "as_agreed", _("as the donors agreed")
+        SIMILAR_PURPOSE = "similar_purpose", _("for a similar purpose")
+
+    fund = models.ForeignKey(
+        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="leftover_decisions"
+    )
+    purpose = models.CharField(
+        _("purpose closed"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the whole fund closes, and everything it holds moves."),
+    )
+    basis = models.CharField(_("basis"), max_length=16, choices=Basis.choices)
+    to_fund = models.ForeignKey(
+        Fund,
+        verbose_name=_("to fund"),
+        on_delete=models.PROTECT,
+        related_name="leftovers_received",
+    )
+    to_purpose = models.CharField(_("to purpose"), max_length=200, blank=True)
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    reason = models.CharField(
+        _("reason"),
+        max_length=300,
+        help_text=_("The donors' agreement it follows, or why the new purpose is similar. Shown publicly."),
+    )
+    decided_on = models.DateField(_("decided on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("ledger transaction"),
+        on_delete=models.PROTECT,
+        related_name="leftover_decision",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("leftover decision")
+        verbose_name_plural = _("leftover decisions")
+        ordering = ["-decided_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0) & Q(amount_fen__lte=MAX_AMOUNT_FEN),
+                name="leftover_amount_range",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="leftover_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.fund} · {self.amount_fen / 100:.2f}"
+
+
+class InvestmentIncome(Transaction):
+    """Investment income as staff record it in the admin: the ledger transactions of that kind."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("investment income")
+        verbose_name_plural = _("investment income")

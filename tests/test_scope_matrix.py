@@ -55,8 +55,9 @@ from import_export.formats.base_formats import CSV
 
 from charity.models import Area, AuditEvent, Organization, StaffAssignment
 from charity.services import Actor, create_api_key
+from funds import selectors as fund_selectors
 from funds import services as fund_services
-from funds.models import Donation
+from funds.models import Donation, InvestmentIncome
 from governance.services import create_committee
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, community
 
@@ -152,6 +153,9 @@ WHERE: dict[str, Callable] = {
     "funds.transaction": lambda o: o.fund.community,
     "funds.entry": lambda o: o.account.fund.community,
     "funds.account": lambda o: o.fund.community,
+    "funds.restrictionchange": lambda o: o.fund.community,
+    "funds.leftoverdecision": lambda o: o.fund.community,
+    "funds.investmentincome": lambda o: o.fund.community,
     "governance.committee": lambda o: o.fund.community,
 }
 
@@ -272,6 +276,34 @@ def build_world() -> World:
     entry = {s: donation[s].transaction.entries.order_by("id").first() for s in SIDES}
     group = {s: Group.objects.create(name=f"group {s}") for s in SIDES}
     audit = {s: AuditEvent.objects.filter(area=area[s]).order_by("id").first() for s in SIDES}
+    # The fund's promises (docs/fund-rules.md): a consented restriction change, a purpose's leftover, income.
+    promises = {}
+    for s in SIDES:
+        system = Actor.system()
+        give(s, f"RCPT-{s}-PURPOSE", system, restriction="purpose", purpose="助老")
+        change = fund_services.change_restriction(
+            fund=fund[s],
+            from_purpose="助老",
+            to_fund=fund[s],
+            to_purpose="助学",
+            amount_fen=4_000,
+            actor=system,
+            consent_by="捐赠人",
+            consent_on=datetime.date(2026, 3, 1),
+            consent_record="书面同意书",
+        )
+        leftover = fund_services.decide_leftover(
+            fund=fund[s],
+            purpose="助学",
+            basis="similar_purpose",
+            to_fund=fund[s],
+            to_purpose="助残",
+            reason="项目结束，结余用于同类用途",
+            decided_on=datetime.date(2026, 3, 2),
+            actor=system,
+        )
+        income = fund_services.record_investment_income(fund=fund[s], amount_fen=500, actor=system)
+        promises[s] = (change, leftover, InvestmentIncome.objects.get(pk=income.pk))
 
     objects = {
         "charity.area": area,
@@ -286,6 +318,9 @@ def build_world() -> World:
         "funds.transaction": {s: donation[s].transaction for s in SIDES},
         "funds.entry": entry,
         "funds.account": {s: entry[s].account for s in SIDES},
+        "funds.restrictionchange": {s: promises[s][0] for s in SIDES},
+        "funds.leftoverdecision": {s: promises[s][1] for s in SIDES},
+        "funds.investmentincome": {s: promises[s][2] for s in SIDES},
         "governance.committee": committee,
         "auth.group": group,
     }
@@ -506,7 +541,10 @@ ADMIN_MODELS = {
     "funds.transaction": READ_ONLY,
     "funds.entry": READ_ONLY,
     "funds.account": READ_ONLY,
-    "governance.committee": AdminSpec(),
+    "funds.restrictionchange": AdminSpec(change=None, delete=None),
+    "funds.leftoverdecision": AdminSpec(add=MANAGER, change=None, delete=None),
+    "funds.investmentincome": AdminSpec(change=None, delete=None),
+    "governance.committee": AdminSpec(delete=None),  # a committee and its members' history stay
 }
 
 
@@ -685,7 +723,9 @@ def export_form_data(label):
 
 
 def exported_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(text_of(response))))
+    rows = csv.DictReader(io.StringIO(text_of(response)))
+    # The id column is headed as a clerk reads it, "记录编号" (record number).
+    return [{("id" if k == "记录编号" else k): v for k, v in row.items()} for row in rows]
 
 
 def assert_no_personal_data(world, role, label, response):
@@ -819,7 +859,12 @@ class ActionSpec:
 
 ACTIONS = {
     "*.delete_selected": ActionSpec(need=lambda spec: spec.delete),
-    "funds.fund.close_funds": ActionSpec(need=lambda spec: MANAGER, done=lambda f: f.status == "closed"),
+    # The world's funds hold money: closing one is refused until its leftover is decided (docs/fund-rules.md),
+    # so "done" is the refusal that names the leftover (the scoping is what this row checks).
+    "funds.fund.close_funds": ActionSpec(
+        need=lambda spec: MANAGER,
+        done=lambda f: f.status == "closed" or fund_selectors.fund_balance(f).balance_fen > 0,
+    ),
     "charity.organizationapikey.revoke_keys": ActionSpec(need=lambda spec: MANAGER, done=lambda k: k.revoked),
 }
 
