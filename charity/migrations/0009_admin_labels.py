@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("charity", "0008_audit_actions"),
+        ("charity", "0007_illustrative"),
     ]
 
     operations = [

@@ -7,32 +7,13 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from charity.models import AuditEvent, IdempotencyRecord
+from charity.models import IdempotencyRecord
 from charity.services import Actor, create_api_key
-from funds.models import Account, Donation, Entry, Transaction
+from funds.models import Account, Donation
 from tests.factories import OrganizationFactory
+from tests.funds.test_api import counts, donation_body
 
 pytestmark = pytest.mark.django_db
-
-
-def donation_body(fund, **extra):
-    return {
-        "fund": fund.pk,
-        "amount_fen": 10000,
-        "channel": "resident",
-        "donor_name": "张建国",
-        "receipt_no": "JQ-0001",
-        **extra,
-    }
-
-
-def counts():
-    return (
-        Donation.objects.count(),
-        Transaction.objects.count(),
-        Entry.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def post(client, body, **headers):
