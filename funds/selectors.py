@@ -122,6 +122,11 @@ def list_entries(fund: Fund | int) -> QuerySet[Entry]:
 
 def _received_by(fund: Fund | int) -> Q:
     """The donations a fund received: recorded to it, or to its parent and restricted to it (a named fund)."""
+    if isinstance(fund, Fund) and fund.kind == Fund.Kind.COMMUNITY:
+        # Only a named fund is ever a gift's restricted_fund (check_donation), so a community fund's gifts are
+        # the ones recorded to it; one condition lets PostgreSQL read them newest first from the
+        # (fund, received_on) index instead of sorting every gift of the fund (bench/http_load.py).
+        return Q(fund_id=fund.pk)
     fund_id = _fund_id(fund)
     return Q(fund_id=fund_id) | Q(restricted_fund_id=fund_id)
 
