@@ -250,7 +250,7 @@ class Person(models.Model):
 
     @property
     def masked_mobile(self):
-        return f"{self.mobile[:3]}****{self.mobile[-4:]}" if self.mobile else ""
+        return mask_mobile(self.mobile)
 
 
 class Consent(models.Model):

@@ -64,6 +64,10 @@ class Actor:
         return getattr(self.user, "pk", None)
 
 
+# Built once: `AuditAction.values` makes a new list on every call, and every donation asks.
+_AUDIT_ACTIONS = frozenset(AuditAction.values)
+
+
 def audit_event(
     *,
     actor: Actor,
@@ -74,7 +78,7 @@ def audit_event(
     data: dict | None = None,
 ) -> AuditEvent:
     """The unsaved audit event of a change; `record_audit` writes it (or a one-statement write path does)."""
-    if action not in AuditAction.values:
+    if action not in _AUDIT_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to charity.models.AuditAction")
     return AuditEvent(
         actor_user_id=actor.user_id,

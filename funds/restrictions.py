@@ -147,20 +147,14 @@ def change_restriction(
             consent_record=consent_record,
             recorded_by_id=actor.user_id,
         )
-        change.transaction = post_lines(
-            fund=fund,
+        _record_movement(
+            change,
             kind=Transaction.Kind.RESTRICTION_CHANGE,
             lines=[*lines, (target, amount_fen)],
-            actor=actor,
             memo=consent_record,
             locked=locked,
-        )
-        change.save()
-        record_audit(
             actor=actor,
             action=AuditAction.RESTRICTION_CHANGED,
-            obj=change,
-            area=area(fund),
             summary=f"{fund.name} {from_purpose} → {to_fund.name} {to_purpose}: {amount_fen} fen",
             data={
                 "amount_fen": amount_fen,
@@ -171,10 +165,25 @@ def change_restriction(
                 "consent_by": consent_by,
                 "consent_on": consent_on.isoformat(),
                 "consent_record": consent_record,
-                "transaction_id": change.transaction.pk,
             },
         )
     return change
+
+
+def _record_movement(record, *, kind, lines, memo, locked, actor: Actor, action, summary: str, data: dict):
+    """Post the movement's lines, save the record that says why (it points at them), and audit both."""
+    record.transaction = post_lines(
+        fund=record.fund, kind=kind, lines=lines, actor=actor, memo=memo, locked=locked
+    )
+    record.save()
+    record_audit(
+        actor=actor,
+        action=action,
+        obj=record,
+        area=area(record.fund),
+        summary=summary,
+        data={**data, "transaction_id": record.transaction.pk},
+    )
 
 
 def _check_decision_date(fund: Fund, decided_on) -> datetime.date:
@@ -269,20 +278,14 @@ def decide_leftover(
             decided_on=decided_on,
             recorded_by_id=actor.user_id,
         )
-        decision.transaction = post_lines(
-            fund=fund,
+        _record_movement(
+            decision,
             kind=Transaction.Kind.LEFTOVER,
             lines=[*lines, (target, amount_fen)],
-            actor=actor,
             memo=reason,
             locked=locked,
-        )
-        decision.save()
-        record_audit(
             actor=actor,
             action=AuditAction.LEFTOVER_DECIDED,
-            obj=decision,
-            area=area(fund),
             summary=f"{fund.name} {purpose or '-'} → {to_fund.name} {to_purpose or '-'}: {amount_fen} fen",
             data={
                 "amount_fen": amount_fen,
@@ -291,7 +294,6 @@ def decide_leftover(
                 "basis": basis,
                 "to_fund_id": to_fund.pk,
                 "to_purpose": to_purpose,
-                "transaction_id": decision.transaction.pk,
             },
         )
         if closes_fund:
