@@ -19,6 +19,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import public_pages
 from .db import insert_row
 from .errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from .logsafety import mask_mobiles
@@ -95,7 +96,9 @@ def audit_event(
 
 def record_audit(**event) -> AuditEvent:
     """Append one audit event (the arguments of `audit_event`). Call inside the transaction of the change."""
-    return insert_row(audit_event(**event))
+    written = insert_row(audit_event(**event))
+    public_pages.audit_recorded(written)
+    return written
 
 
 class RegistrationError(DomainError):

@@ -222,6 +222,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Public pages served from the cache to anonymous visitors (charity/public_pages.py, docs/performance.md).
+# Every change recorded in the audit log throws the pages it alters away at once; this is only how long an
+# untouched page lives. Without Redis each process has its own cache and so its own view of the changes:
+# a page then lives one second, so that every worker shows a change within a second. 0 turns caching off.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=300 if REDIS_URL else 1)
+if PUBLIC_PAGE_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("PUBLIC_PAGE_CACHE_SECONDS must be 0 (off) or a number of seconds")
+PUBLIC_PAGE_CACHE_PREFIX = "public"
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)

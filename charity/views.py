@@ -16,6 +16,7 @@ from .auth import axes_username, client_ip
 from .errors import DomainError
 from .forms import MobileForm, MobileLoginForm, PasswordChangeForm, PasswordResetForm, SignUpForm
 from .models import Area, AuditEvent, OneTimeCode, Organization
+from .public_pages import local_to, public_page
 from .selectors import get_area_chain, list_communities, list_organizations_serving
 from .services import (
     Actor,
@@ -27,6 +28,7 @@ from .services import (
 from .validators import mask_mobile
 
 
+@public_page()
 def home(request):
     communities = list(list_communities())
     parents = {a.path: a for a in Area.objects.filter(depth__lt=4)}
@@ -35,8 +37,10 @@ def home(request):
     return render(request, "charity/home.html", {"rows": rows, "person": person})
 
 
+@public_page()
 def community(request, pk):
     area = get_object_or_404(Area, pk=pk, level=Area.Level.COMMUNITY)
+    local_to(request, area.pk)  # its residents' count
     organizations = list(list_organizations_serving(area))
     runners = [
         o
@@ -62,6 +66,7 @@ def community(request, pk):
     )
 
 
+@public_page()
 def organization(request, pk):
     org = get_object_or_404(Organization.objects.select_related("area", "hub"), pk=pk)
     return render(

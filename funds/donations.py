@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from charity import public_pages
 from charity.db import insert_row
 from charity.models import AuditAction
 from charity.services import Actor, audit_event, record_audit
@@ -400,6 +401,7 @@ def _write(plan: DonationPlan, actor: Actor) -> Donation:
     try:
         if connection.vendor == "postgresql":
             # One statement, the same rows (funds/postgres.py); None: the accounts are not there yet.
+            written_audit = audit_event(obj=donation, **audit)
             posted = post_donation_in_one_statement(
                 donation=donation,
                 txn=Transaction(
@@ -407,9 +409,10 @@ def _write(plan: DonationPlan, actor: Actor) -> Donation:
                 ),
                 held=(target.pk, plan.held_kind, held_purpose),
                 counterpart=(target.pk, plan.counter_kind),
-                audit=audit_event(obj=donation, **audit),
+                audit=written_audit,
             )
             if posted is not None:
+                public_pages.audit_recorded(written_audit)
                 return posted
         with transaction.atomic():
             accounts = get_or_create_accounts(target)

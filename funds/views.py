@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from charity.models import Area
+from charity.public_pages import local_to, public_page
 from charity.selectors import get_area_chain
 from charity.templatetags.money import format_fen
 
@@ -90,8 +91,10 @@ def channel_chart(income: dict[str, int]) -> dict:
     }
 
 
+@public_page()
 def community_funds(request, pk):
     area = get_object_or_404(Area, pk=pk, level=Area.Level.COMMUNITY)
+    local_to(request, area.pk)  # the balances
     funds = list(
         Fund.objects.filter(community=area, kind=Fund.Kind.COMMUNITY)
         .select_related("host")
@@ -113,8 +116,10 @@ def community_funds(request, pk):
 PROMISES_SHOWN = 50  # grants, leftover decisions and restriction changes: the latest, on one page
 
 
+@public_page(params=("page",))
 def fund_page(request, pk):
     fund = get_object_or_404(Fund.objects.select_related("community", "host", "parent"), pk=pk)
+    local_to(request, fund.community_id)  # before the gifts and balances are read
     named = list(fund.named_funds.order_by("name"))
     balances = selectors.get_fund_balances([fund, *named])
     year = timezone.localdate().year

@@ -3,11 +3,13 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from charity.public_pages import public_page
 from charity.templatetags.money import format_fen
 
 from .selectors import composition_issues, get_public_committee, members_by_category, prefetched_members
 
 
+@public_page()
 def committee(request, pk):
     found = get_public_committee(pk)
     if found is None:
