@@ -39,7 +39,7 @@ from .admin_export import FULL_MOBILE_PERMISSION, AuditedExportMixin, may_export
 from .audit_display import actor_name, describe, details
 from .errors import DomainError, ForbiddenError, NotFoundError
 from .logsafety import mask_mobiles
-from .models import Area, AuditEvent, Organization, OrganizationAPIKey, Person, StaffAssignment
+from .models import Area, AuditEvent, Category, Organization, OrganizationAPIKey, Person, StaffAssignment
 from .scoping import scope_for_user
 from .services import (
     Actor,
@@ -54,6 +54,7 @@ from .services import (
     remove_staff_role,
     revoke_api_key,
     save_area,
+    save_category,
     save_organization,
     save_person,
     set_served_areas,
@@ -908,6 +909,28 @@ class SuperuserOnlyAdminMixin:
         if not self._is_superuser(request):
             raise PermissionDenied
         return super().delete_view(request, object_id, extra_context)
+
+
+class CategoryForm(ServiceFormMixin, forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name_zh", "name_en", "code", "sort_order", "is_active"]
+
+
+@admin.register(Category)
+class CategoryAdmin(SuperuserOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    """The city's list of need categories: superusers add and retire them; none is ever deleted."""
+
+    form = CategoryForm
+    list_display = ["name_zh", "name_en", "code", "sort_order", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name_zh", "name_en", "code"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def write(self, request, obj, form):
+        save_category(category=obj, actor=admin_actor(request))
 
 
 admin.site.unregister(Group)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from treebeard.mp_tree import MP_Node
@@ -253,6 +253,38 @@ class Person(models.Model):
         return mask_mobile(self.mobile)
 
 
+class Category(models.Model):
+    """A kind of need a resource can serve (助老 elderly, 助残 disability…): one list for the whole city.
+
+    Rows, not code: a superuser adds one (with its Chinese and English names) or retires it (`is_active`);
+    one in use is never deleted, so old needs keep their category.
+    """
+
+    code = models.SlugField(
+        _("code"), max_length=32, unique=True, help_text=_("Short Latin letters for the API, e.g. elderly.")
+    )
+    name_zh = models.CharField(_("Chinese name"), max_length=30, unique=True)
+    name_en = models.CharField(_("English name"), max_length=60, unique=True)
+    sort_order = models.PositiveSmallIntegerField(_("order in lists"), default=100)
+    is_active = models.BooleanField(
+        _("in use"), default=True, help_text=_("Retired categories are not offered.")
+    )
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the language of the request (Chinese unless English is asked for)."""
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        return self.name_en if language.startswith("en") else self.name_zh
+
+
 class Consent(models.Model):
     """A person's recorded consent (PIPL arts. 14, 23, 25, 29): what they agreed to, which text, when.
 
@@ -399,6 +431,7 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
     CONSENT_GIVEN = "consent.given", _("consent given")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("consent withdrawn")
+    CATEGORY_SAVED = "category.saved", _("need category added or changed")
     # accounts
     LOGGED_IN = "account.logged_in", _("logged in")
     LOGIN_FAILED = "account.login_failed", _("log-in failed")

@@ -28,6 +28,7 @@ from .models import (
     Area,
     AuditAction,
     AuditEvent,
+    Category,
     Consent,
     OneTimeCode,
     Organization,
@@ -1086,3 +1087,38 @@ def record_export(*, actor: Actor, model, rows: int, fields: list[str], file_for
         summary=f"{model._meta.verbose_name_plural}: {rows} ({file_format})",
         data={"model": label, "rows": rows, "fields": list(fields), "format": file_format},
     )
+
+
+# --- need categories ------------------------------------------------------------------------------------
+
+CATEGORY_AUDITED_FIELDS = ["code", "name_zh", "name_en", "sort_order", "is_active"]
+
+
+def save_category(*, category: Category, actor: Actor) -> Category:
+    """Add a need category or change one: the list is the city's, so superusers only (docs/domain.md)."""
+    if not _is_superuser(actor):
+        raise ForbiddenError(_("Only a superuser may change the list of categories."))
+    with transaction.atomic():
+        old = None if category.pk is None else Category.objects.select_for_update().get(pk=category.pk)
+        for field in ("code", "name_zh", "name_en"):
+            setattr(category, field, clean_text(getattr(category, field)))
+        try:
+            category.full_clean()
+        except ValidationError as exc:
+            raise _validation_error(exc)
+        changed = _changed_fields(old, category, CATEGORY_AUDITED_FIELDS)
+        if old is not None and not changed:
+            return category
+        try:
+            with transaction.atomic():
+                category.save()
+        except IntegrityError:
+            raise ConflictError(_("A category with this code or name already exists."))
+        record_audit(
+            actor=actor,
+            action=AuditAction.CATEGORY_SAVED,
+            obj=category,
+            summary=f"{category.name_zh} / {category.name_en}",
+            data={"changed": changed} if old is not None else {"created": True},
+        )
+    return category

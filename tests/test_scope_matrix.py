@@ -53,7 +53,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from import_export.formats.base_formats import CSV
 
-from charity.models import Area, AuditEvent, Organization, StaffAssignment
+from charity.models import Area, AuditEvent, Category, Organization, StaffAssignment
 from charity.services import Actor, create_api_key
 from funds import selectors as fund_selectors
 from funds import services as fund_services
@@ -148,6 +148,7 @@ WHERE: dict[str, Callable] = {
     "auth.user": lambda u: getattr(getattr(u, "person", None), "community", None),
     # Superusers' business only: no community's.
     "auth.group": lambda o: None,
+    "charity.category": lambda o: None,
     "funds.fund": lambda o: o.community,
     "funds.donation": lambda o: o.fund.community,
     "funds.transaction": lambda o: o.fund.community,
@@ -275,6 +276,10 @@ def build_world() -> World:
     }
     entry = {s: donation[s].transaction.entries.order_by("id").first() for s in SIDES}
     group = {s: Group.objects.create(name=f"group {s}") for s in SIDES}
+    category = {
+        s: Category.objects.create(code=f"cat-{s.lower()}", name_zh=f"类别{s}", name_en=f"Category {s}")
+        for s in SIDES
+    }
     audit = {s: AuditEvent.objects.filter(area=area[s]).order_by("id").first() for s in SIDES}
     # The fund's promises (docs/fund-rules.md): a consented restriction change, a purpose's leftover, income.
     promises = {}
@@ -323,6 +328,7 @@ def build_world() -> World:
         "funds.investmentincome": {s: promises[s][2] for s in SIDES},
         "governance.committee": committee,
         "auth.group": group,
+        "charity.category": category,
     }
     roots = {
         "viewer_A": (a.path,),
@@ -536,6 +542,7 @@ ADMIN_MODELS = {
     "charity.auditevent": READ_ONLY,
     "auth.user": AdminSpec(add=MANAGER, change=MANAGER, staff=False),
     "auth.group": AdminSpec(add=MANAGER, change=MANAGER, staff=False),
+    "charity.category": AdminSpec(add=MANAGER, change=MANAGER, delete=None, staff=False),
     "funds.fund": AdminSpec(delete=None),
     "funds.donation": AdminSpec(change=None, delete=None, export=VIEWER),
     "funds.transaction": READ_ONLY,
