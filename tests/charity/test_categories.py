@@ -63,7 +63,8 @@ def test_bad_input_is_refused_and_changes_nothing(django_user_model, fields, err
 
 def test_a_race_on_the_same_name_is_a_conflict(django_user_model, monkeypatch):
     root = django_user_model.objects.create_superuser("root", password="x")
-    monkeypatch.setattr(Category, "full_clean", lambda self, **kw: None)  # the check passed, then a twin landed
+    # The check passed, then a twin landed before the insert.
+    monkeypatch.setattr(Category, "full_clean", lambda self, **kw: None)
     with pytest.raises(ConflictError):
         save_category(category=Category(code="x", name_zh="助老", name_en="X"), actor=admin_actor(root))
 
