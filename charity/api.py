@@ -4,14 +4,14 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from .api_common import ScopedQuerysetMixin
+from .api_common import FastRepresentationMixin, ScopedQuerysetMixin
 from .api_filters import IdFilter
 from .models import Area, Organization
 from .scoping import scope_for_request
 from .selectors import list_organizations_for_api
 
 
-class AreaSerializer(serializers.ModelSerializer):
+class AreaSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     parent = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,7 +79,7 @@ class AreaViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
         return super().get_serializer(*args, **kwargs)
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     served_areas = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:

@@ -25,7 +25,8 @@ class ApiErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Only for invalid input: the message(s) for each field at fault.",
+        help_text="Only for invalid input: the message(s) for each field at fault; a nested field by its "
+        "dotted path, e.g. `slots.1.end_time`, `legal_basis.share_with.0`.",
     )
 
     class Meta:

@@ -87,7 +87,8 @@ def scope_for_request(request, *, min_role: str = StaffAssignment.Role.VIEWER) -
         return cached
     auth = getattr(request, "auth", None)
     if isinstance(auth, OrganizationAPIKey):
-        scope = scope_for_organization(auth.organization)
+        # The API's authentication reads a key's scope with the key and trusts both for a few seconds.
+        scope = getattr(auth, "verified_scope", None) or scope_for_organization(auth.organization)
     else:
         scope = scope_for_user(getattr(request, "user", None), min_role=min_role)
     setattr(request, cache_attr, scope)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import django_filters
+from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
@@ -14,11 +15,13 @@ from rest_framework.response import Response
 from charity.api_auth import is_api_key
 from charity.api_common import (
     IDEMPOTENCY_KEY_PARAMETER,
+    FastRepresentationMixin,
     ScopedQuerysetMixin,
     StrictBooleanField,
     StrictCharField,
     StrictCursorPagination,
     StrictPrimaryKeyRelatedField,
+    ValuesListMixin,
     idempotent,
 )
 from charity.api_filters import IdFilter
@@ -68,7 +71,7 @@ class StrictAmountField(serializers.Field):
         return value
 
 
-class FundSerializer(serializers.ModelSerializer):
+class FundSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     balance_fen = serializers.SerializerMethodField()
     restricted_fen = serializers.SerializerMethodField()
     in_kind_fen = serializers.SerializerMethodField()
@@ -126,7 +129,7 @@ class FundDetailSerializer(FundSerializer):
         return self._balance(obj).restricted_by_purpose
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class EntrySerializer(FastRepresentationMixin, serializers.ModelSerializer):
     transaction_kind = serializers.CharField(source="transaction.kind")
     memo = serializers.CharField(source="transaction.memo")
     posted_at = serializers.DateTimeField(source="transaction.posted_at")
@@ -224,7 +227,7 @@ class ScopedFundField(StrictPrimaryKeyRelatedField):
         return write_scope(request).filter(Fund.objects.select_related("host", "community"), "community")
 
 
-class DonationSerializer(serializers.ModelSerializer):
+class DonationSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     donor = serializers.SerializerMethodField()
     refunded = serializers.BooleanField(source="is_refunded", read_only=True)
 
@@ -254,17 +257,47 @@ class DonationSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    # The list reads `.values()` rows (ValuesListMixin): the columns `row_donor` and `row_refunded` read, and
+    # `donor_consented`, which DonationViewSet's list annotates.
+    row_annotations = ("donor_consented",)
+    row_columns = (
+        "donor_name",
+        "donor_person_id",
+        "donor_person__name",
+        "donor_organization_id",
+        "donor_organization__name",
+        "refund_transaction_id",
+    )
+
     def get_donor(self, obj) -> str | None:
         """Staff see the name; an API key sees what the public page shows, or the name of a resident who
         consented to share their details with the key's organisation (PIPL art. 23), unless the gift was
         anonymous."""
+        return self._visible_donor(
+            obj.donor_display_name, obj.anonymous, obj.publish_name, obj.donor_person_id
+        )
+
+    def row_donor(self, row) -> str | None:
+        # Donation.donor_display_name, from the row's columns.
+        if row["donor_organization_id"]:
+            name = row["donor_organization__name"]
+        elif row["donor_person_id"]:
+            name = row["donor_person__name"]
+        else:
+            name = row["donor_name"] or None
+        return self._visible_donor(name, row["anonymous"], row["publish_name"], row["donor_person_id"])
+
+    def row_refunded(self, row) -> bool:
+        return row["refund_transaction_id"] is not None  # Donation.is_refunded
+
+    def _visible_donor(self, name, anonymous, publish_name, person_id):
+        # The rule of get_donor's docstring (which the schema shows), for an instance and for a row alike. The
+        # public name is Donation.public_donor_name's: published and not anonymous.
         consents = self.context.get("donor_consents")
-        if consents is None:
-            return obj.donor_display_name
-        if obj.public_donor_name is not None:
-            return obj.public_donor_name
-        if not obj.anonymous and obj.donor_person_id in consents:
-            return obj.donor_display_name
+        if consents is None or (publish_name and not anonymous):
+            return name
+        if not anonymous and person_id in consents:
+            return name
         return None
 
 
@@ -511,13 +544,39 @@ class DonationFilter(django_filters.FilterSet):
         examples=DONATION_EXAMPLES,
     ),
 )
-class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class DonationViewSet(
+    ScopedQuerysetMixin, ValuesListMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     scope_area_field = "fund__community"
     serializer_class = DonationSerializer
-    queryset = Donation.objects.select_related("fund", "donor_person", "donor_organization").order_by(
+    # Newest first across the funds in scope: read in the order of `donation_recent_idx`, one page at a time.
+    queryset = Donation.objects.select_related("donor_person", "donor_organization").order_by(
         "-received_on", "-id"
     )
     filterset_class = DonationFilter
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "refund":
+            # A refund checks the caller's role where the fund is; nothing else reads the fund's row.
+            return queryset.select_related("fund__community")
+        if self.action == "list":
+            # Each row says whether its donor consented to share their details with the key's organisation
+            # (DonationSerializer.row_annotations), instead of a second query for the page's donors.
+            return queryset.annotate(donor_consented=self._donor_consented())
+        return queryset
+
+    def _donor_consented(self):
+        if not is_api_key(self.request):
+            return Value(False)  # staff see every name
+        return Exists(
+            Consent.objects.filter(
+                person_id=OuterRef("donor_person_id"),
+                kind=Consent.Kind.SHARE_WITH_ORGANIZATION,
+                organization_id=self.request.auth.organization_id,
+                withdrawn_at__isnull=True,
+            )
+        )
 
     def get_serializer(self, *args, **kwargs):
         rows = args[0] if args else None
@@ -528,10 +587,12 @@ class DonationViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.Rea
         return super().get_serializer(*args, **kwargs)
 
     def _donor_consents(self, rows) -> set[int] | None:
-        """For an API key: the donors among `rows` who consented to its organisation (one query).
-        None for staff, who see every name."""
+        """For an API key: the donors among `rows` who consented to its organisation (read with the list's
+        rows, else one query). None for staff, who see every name."""
         if not is_api_key(self.request):
             return None
+        if rows and isinstance(rows[0], dict):  # the list's `.values()` rows
+            return {d["donor_person_id"] for d in rows if d["donor_consented"]}
         person_ids = {d.donor_person_id for d in rows if d.donor_person_id and not d.anonymous}
         if not person_ids:
             return set()

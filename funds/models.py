@@ -453,7 +453,12 @@ class Donation(models.Model):
                 name="donation_grant_has_no_receipt",
             ),
         ]
-        indexes = [models.Index(fields=["fund", "-received_on", "-id"], name="donation_fund_recent_idx")]
+        indexes = [
+            models.Index(fields=["fund", "-received_on", "-id"], name="donation_fund_recent_idx"),
+            # The API's list across every fund in scope, newest first: read in order and stop after a page,
+            # where the per-fund index made PostgreSQL sort all the scope's rows (docs/performance.md, API).
+            models.Index(fields=["-received_on", "-id"], name="donation_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.fund} · {format_fen(self.amount_fen)}"

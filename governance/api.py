@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from charity.api_common import ScopedQuerysetMixin
+from charity.api_common import FastRepresentationMixin, ScopedQuerysetMixin
 from charity.api_filters import IdFilter
 
 from .models import Committee, Membership
@@ -12,7 +12,7 @@ from .selectors import composition_issues, list_committees_for_api, prefetched_m
 from .services import RULE_FIELDS
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A member as the API shows them: a name and a seat, never contact details."""
 
     person_name = serializers.CharField(source="person.name", read_only=True)
@@ -44,7 +44,7 @@ class CompositionIssueSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class CommitteeSerializer(serializers.ModelSerializer):
+class CommitteeSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     members = serializers.SerializerMethodField(help_text="The members serving today, chair first.")
     composition_issues = serializers.SerializerMethodField(
         help_text="Warnings about the composition (not blockers): too few or an even number of voting "
