@@ -11,10 +11,11 @@ statement: Django binds parameters on the client (psycopg's ClientCursor), so Po
 parse and plan it again on every call.
 """
 
+import operator
 import re
 from functools import cache
 
-from django.db import connection
+from django.db import connection, models
 from django.db.backends.utils import CursorDebugWrapper
 
 
@@ -68,6 +69,93 @@ def insert_rows(objs: list) -> list:
 def insert_row(obj):
     """INSERT one unsaved instance; set its primary key and return it."""
     return insert_rows([obj])[0]
+
+
+# Fields whose Python value psycopg writes exactly as Django's get_db_prep_save() would prepare it on
+# PostgreSQL (text, whole numbers, booleans, dates and aware datetimes, foreign keys as ids): insert_values
+# copies their values as they are. Any other field (JSON, decimals…) goes through get_db_prep_save().
+_PLAIN_ON_POSTGRES = (
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,  # and BigIntegerField, SmallIntegerField, the positive ones
+    models.DateField,  # and DateTimeField
+    models.ForeignKey,  # and OneToOneField: the attname holds the id
+)
+
+
+@cache
+def _value_columns(model) -> tuple:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def insert_values(model, rows: list[dict], *, returning: bool = True) -> list[int]:
+    """INSERT rows of `model` given as {attname: value} for every concrete field but the primary key — the
+    values an instance holds after pre_save() (auto_now_add: the time) — and return their new primary keys,
+    in order (with `returning`; else an empty list). For the bulk write paths (a 100,000-row statement),
+    where building model instances would cost more than the database does.
+
+    PostgreSQL: the rows are sent with COPY (one stream per call, no SQL text to build or parse); the keys
+    are drawn from the table's sequence first when they are wanted, else the column's default draws them.
+    Other backends: multi-row INSERTs, as insert_many. A missing attname raises KeyError: a field added to
+    the model must be given here too.
+    """
+    if not rows:
+        return []
+    fields = _value_columns(model)
+    if connection.vendor != "postgresql":
+        pks: list[int] = []
+        size = max(1, min(ROWS_PER_INSERT, connection.ops.bulk_batch_size(list(fields), rows)))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            sql, _fields = _insert_sql(model, len(chunk))
+            params = [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                pks.extend(pk for (pk,) in cursor.fetchall())
+        return pks if returning else []
+    quote = connection.ops.quote_name
+    table, pk_column = model._meta.db_table, model._meta.pk.column
+    values_of = operator.itemgetter(*(f.attname for f in fields))
+    prepared = [(i, f) for i, f in enumerate(fields) if not isinstance(f, _PLAIN_ON_POSTGRES)]
+    columns = [f.column for f in fields]
+    pks = []
+    with connection.cursor() as cursor:
+        if returning:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk_column, len(rows)],
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+            columns.insert(0, pk_column)
+        sql = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+        # The driver's COPY, through Django's error translation (a unique violation is an IntegrityError).
+        with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for i, row in enumerate(rows):
+                values = values_of(row)
+                if prepared:
+                    values = list(values)
+                    for j, field in prepared:
+                        values[j] = field.get_db_prep_save(values[j], connection)
+                copy.write_row((pks[i], *values) if returning else values)
+    return pks
+
+
+# Rows per INSERT for insert_many: large enough that a statement's round trip costs little per row, small
+# enough that its SQL text stays a few hundred kilobytes (PostgreSQL: the parameters are bound client-side).
+ROWS_PER_INSERT = 500
+
+
+def insert_many(objs: list) -> list:
+    """insert_rows for any number of unsaved instances of one model, in as few statements as the backend
+    allows (SQLite caps the parameters of one statement); set and return their primary keys."""
+    if not objs:
+        return objs
+    fields = [f for f in type(objs[0])._meta.concrete_fields if not f.primary_key]
+    size = max(1, min(ROWS_PER_INSERT, connection.ops.bulk_batch_size(fields, objs)))
+    for start in range(0, len(objs), size):
+        insert_rows(objs[start : start + size])
+    return objs
 
 
 _SIZED_VARCHAR = re.compile(r"varchar\(\d+\)")

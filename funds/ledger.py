@@ -19,7 +19,7 @@ from django.db.transaction import atomic  # reverse_transaction's `transaction` 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from charity.db import insert_row, insert_rows
+from charity.db import insert_row, insert_rows, insert_values
 from charity.errors import DomainError
 from charity.models import AuditAction
 from charity.services import Actor, record_audit
@@ -260,24 +260,7 @@ def post_lines(
     `locked`: balances the caller already locked with lock_accounts. `before_balances(txn)`: more writes of
     the same change that need no lock (the donation row, the audit event), done before locking the accounts.
     """
-    if len(lines) < 2:
-        raise LedgerError(_("A ledger transaction needs at least two lines."), field="lines")
-    deltas: dict[int, int] = {}
-    for account, amount in lines:
-        if account is None or account.pk is None:
-            raise LedgerError(_("Every line needs a saved ledger account."), field="lines")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-            raise InvalidAmount(_("Every line needs a whole, non-zero number of fen."), field="lines")
-        if abs(amount) > MAX_AMOUNT_FEN:
-            raise InvalidAmount(_("The amount may not exceed ¥10,000,000,000."), field="lines")
-        deltas[account.pk] = deltas.get(account.pk, 0) + amount
-    if sum(deltas.values()) != 0:
-        raise LedgerError(
-            _("The lines of a ledger transaction must add up to zero."), code="unbalanced", field="lines"
-        )
-    if not isinstance(kind, str) or kind not in TRANSACTION_KINDS:
-        raise LedgerError(_("Unknown kind of ledger transaction."), field="kind")
-
+    deltas = _line_deltas(kind, lines)
     if locked is not None and set(deltas) <= set(locked):
         # The caller locked first (it needed the balances to decide the lines): check before writing.
         _check_balances(deltas, locked)
@@ -304,6 +287,95 @@ def post_lines(
     for account, _amount in lines:
         account.balance_fen = new_balances[account.pk]
     return txn
+
+
+def _line_deltas(kind: str, lines: Sequence[tuple[Account, int]]) -> dict[int, int]:
+    """What a transaction's lines move, per account; raise if they are not a valid balanced transaction."""
+    if len(lines) < 2:
+        raise LedgerError(_("A ledger transaction needs at least two lines."), field="lines")
+    deltas: dict[int, int] = {}
+    for account, amount in lines:
+        if account is None or account.pk is None:
+            raise LedgerError(_("Every line needs a saved ledger account."), field="lines")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+            raise InvalidAmount(_("Every line needs a whole, non-zero number of fen."), field="lines")
+        if abs(amount) > MAX_AMOUNT_FEN:
+            raise InvalidAmount(_("The amount may not exceed ¥10,000,000,000."), field="lines")
+        deltas[account.pk] = deltas.get(account.pk, 0) + amount
+    if sum(deltas.values()) != 0:
+        raise LedgerError(
+            _("The lines of a ledger transaction must add up to zero."), code="unbalanced", field="lines"
+        )
+    if not isinstance(kind, str) or kind not in TRANSACTION_KINDS:
+        raise LedgerError(_("Unknown kind of ledger transaction."), field="kind")
+    return deltas
+
+
+def post_lines_in_bulk(
+    *,
+    postings: Sequence[tuple[Fund, str, Sequence[tuple[Account, int]], str]],
+    actor: Actor,
+    deltas: dict[int, int],
+) -> list[int]:
+    """Write many balanced transactions at once — each (fund, kind, lines, memo) exactly as post_lines writes
+    it: the transaction, then its lines in their order — and add what they move to `deltas` instead of
+    moving the stored balances. Returns the new transactions' ids, in the order of `postings`.
+
+    Set-based (charity.db.insert_values: COPY on PostgreSQL), no lock. Preconditions: inside
+    transaction.atomic(), and the caller calls settle_balances(deltas) in the same transaction before it
+    commits (until then the stored balances lag behind the entries). Raises what post_lines raises for bad
+    lines, before writing anything.
+    """
+    moved = [_line_deltas(kind, lines) for _fund, kind, lines, _memo in postings]
+    now = timezone.now()  # posted_at, as auto_now_add sets it
+    by = actor_fields(actor)
+    who = {
+        "actor_user_id": by["actor_user_id"],
+        "actor_organization_id": getattr(by["actor_organization"], "pk", None),
+    }
+    txn_ids = insert_values(
+        Transaction,
+        [
+            {
+                "kind": kind,
+                "fund_id": fund.pk,
+                "memo": memo[:MEMO_MAX_LENGTH],
+                "posted_at": now,
+                "reverses_id": None,
+            }
+            | who
+            for fund, kind, _lines, memo in postings
+        ],
+    )
+    insert_values(
+        Entry,
+        returning=False,
+        rows=[
+            {"transaction_id": txn_id, "account_id": account.pk, "amount_fen": amount}
+            for txn_id, (_fund, _kind, lines, _memo) in zip(txn_ids, postings, strict=True)
+            for account, amount in lines
+        ],
+    )
+    for one in moved:
+        for pk, amount in one.items():
+            deltas[pk] = deltas.get(pk, 0) + amount
+    return txn_ids
+
+
+def settle_balances(deltas: dict[int, int]) -> dict[int, int]:
+    """Move the stored balances by `deltas` (from post_lines_in_bulk): lock the accounts in primary-key order,
+    refuse a held account going below zero, update them in one statement. Returns the new balances.
+
+    The lock is taken here, at the end, so that it is held for the update and the commit only: donations to
+    the same fund keep being posted while a long import writes its rows. Precondition: inside
+    transaction.atomic(). Raises InsufficientFunds, LedgerError (an account that does not exist).
+    """
+    deltas = {pk: amount for pk, amount in deltas.items() if amount}
+    if not deltas:
+        return {}
+    locked = lock_accounts(deltas)
+    _check_balances(deltas, locked)
+    return _apply_deltas(deltas)
 
 
 def _apply_deltas(deltas: dict[int, int]) -> dict[int, int]:

@@ -52,7 +52,7 @@ def test_a_tiny_file_declaring_a_huge_sheet_is_previewed_in_little_memory(client
 
 
 def test_a_file_past_the_row_limit_is_refused_with_a_clear_message(client, community_staff, settings):
-    settings.IMPORT_MAX_ROWS = 20
+    settings.ADMIN_IMPORT_MAX_ROWS = 20
     client.force_login(community_staff)
     response = upload(client, xlsx([COLUMNS], extra_rows_xml=inline_rows_xml(2, 50_000, columns=5)))
     assert response.status_code == 200
@@ -62,7 +62,7 @@ def test_a_file_past_the_row_limit_is_refused_with_a_clear_message(client, commu
 
 
 def test_a_csv_file_past_the_row_limit_is_refused_with_a_clear_message(client, community_staff, settings):
-    settings.IMPORT_MAX_ROWS = 2
+    settings.ADMIN_IMPORT_MAX_ROWS = 2
     text = ",".join(COLUMNS) + "\n" + "\n".join(",".join([f"读书会{i}", *GOOD_ROW[1:]]) for i in range(3))
     file = io.BytesIO(text.encode("utf-8"))
     file.name = "organizations.csv"

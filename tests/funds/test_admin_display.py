@@ -142,6 +142,7 @@ def test_statement_import_report_shows_yuan(client, community_staff, fund):
     response = client.post(
         "/admin/funds/donation/import-statement/",
         {"fund": fund.pk, "file": SimpleUploadedFile("s.csv", csv), "check": "1"},
+        follow=True,
     )
     page = text_of(response)
     assert "¥1,234.56" in page and "123456" not in page and "（分）" not in page
