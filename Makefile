@@ -37,8 +37,15 @@ check-imports:
 check-migrations:
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The suite in parallel: one pytest-xdist worker per CPU (PYTEST_WORKERS=0: one process), each with its own
+# test database and Redis database (tests/conftest.py). Bytecode is kept under .venv/pycache even where
+# PYTHONDONTWRITEBYTECODE is set: without it every pytest process, and every `manage.py` a test starts,
+# compiled and assertion-rewrote everything again (docs/performance.md, "Test suite").
+PYTEST_WORKERS ?= auto
+test-only: export PYTHONDONTWRITEBYTECODE :=
+test-only: export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 test-only:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## make test-pg: the PostgreSQL tests (locking, concurrency, the one-statement donation) in one command
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test

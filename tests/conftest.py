@@ -2,6 +2,7 @@
 API key, and an outsider from another community. Service markers skip with a reason when absent."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -19,22 +20,58 @@ from tests.factories import (
 )
 
 
-def pytest_collection_modifyitems(config, items):
-    available = {
+def available_services() -> dict[str, bool]:
+    return {
         "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
         "redis": bool(os.environ.get("REDIS_URL")),
         "browser": os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
     }
+
+
+def pytest_configure(config):
+    # CI sets REQUIRE_SERVICES so that a missing service fails the run instead of skipping quietly. Checked
+    # here, before collection: under pytest-xdist the main process stops the run before any worker starts.
+    required = {s.strip() for s in os.environ.get("REQUIRE_SERVICES", "").split(",") if s.strip()}
+    available = available_services()
+    missing = sorted(s for s in required if not available.get(s, False))
+    if missing:
+        raise pytest.UsageError(f"REQUIRE_SERVICES lists {', '.join(missing)}, which this run does not have")
+    _own_redis_database_per_worker()
+
+
+def _own_redis_database_per_worker():
+    """Under pytest-xdist, worker N keeps its cache (and a real Celery worker's broker) in Redis database
+    REDIS_URL's + N. Each test empties the cache (FLUSHDB): in one shared database, one worker's tests would
+    empty the other's throttle counters and cached pages, or read pages cached from the other's database.
+    PostgreSQL needs nothing of the kind: pytest-django gives each worker its own test database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not (worker.startswith("gw") and settings.REDIS_URL):
+        return
+    parts = urlsplit(settings.REDIS_URL)
+    database = int(parts.path.strip("/") or 0) + int(worker[2:])
+    if database >= 16:
+        raise pytest.UsageError(
+            f"pytest-xdist worker {worker} would use Redis database {database}, past Redis's 16: "
+            "give REDIS_URL a lower database number or run fewer workers (make test PYTEST_WORKERS=2)"
+        )
+    url = urlunsplit(parts._replace(path=f"/{database}"))
+    from django.test.signals import clear_cache_handlers
+
+    from charity.celery import app as celery_app
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": url}}
+    clear_cache_handlers(setting="CACHES")
+    celery_app.conf.update(broker_url=url, result_backend=url)
+
+
+def pytest_collection_modifyitems(config, items):
     reasons = {
         "postgres": "needs PostgreSQL: set DATABASE_URL=postgres://…",
         "redis": "needs Redis: set REDIS_URL=redis://…",
         "browser": "needs Chromium at /usr/bin/chromium (apt-get install chromium)",
     }
-    # CI sets REQUIRE_SERVICES so that a missing service fails the run instead of skipping quietly.
-    required = {s.strip() for s in os.environ.get("REQUIRE_SERVICES", "").split(",") if s.strip()}
-    missing = sorted(s for s in required if not available.get(s, False))
-    if missing:
-        raise pytest.UsageError(f"REQUIRE_SERVICES lists {', '.join(missing)}, which this run does not have")
+    available = available_services()
     for item in items:
         for service, ok in available.items():
             if service in item.keywords and not ok:
@@ -87,7 +124,10 @@ def _flush_past_append_only_triggers():
 def _clear_cache():
     from django.core.cache import cache
 
+    from charity.api_auth import verified_keys
+
     cache.clear()  # throttling counters must not leak between tests
+    verified_keys.clear()  # nor a key verified in another test's database
     yield
 
 

@@ -11,11 +11,14 @@ from funds.models import Fund
 
 def make_area_chain(*names_levels):
     """Build (or reuse) a chain like ("广州市", "city"), ("番禺区", "district"), ...; return the last node."""
-    node = None
+    node, created = None, False
     for name, level in names_levels:
-        parent_qs = Area.objects.get_root_nodes() if node is None else Area.objects.get_children(node)
-        existing = parent_qs.filter(name=name).first()
-        if existing is None:
+        existing = None
+        if not created:  # a node made just now has no children to look among
+            parent_qs = Area.objects.get_root_nodes() if node is None else Area.objects.get_children(node)
+            existing = parent_qs.filter(name=name).first()
+        created = existing is None
+        if created:
             kwargs = {"name": name, "level": level}
             existing = Area.objects.add_root(kwargs) if node is None else Area.objects.add_child(node, kwargs)
         node = existing

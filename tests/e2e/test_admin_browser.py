@@ -3,7 +3,6 @@ amount, the donor, the receipt and the refund status without scrolling sideways;
 speaks Chinese; a viewer is shown no refund button; no page breaks the Content-Security-Policy."""
 
 import datetime
-import os
 
 import pytest
 
@@ -14,33 +13,33 @@ from tests.factories import FundFactory, OrganizationFactory, StaffUserFactory, 
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "Lv-shui-qing-shan-2025"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def open_page(monkeypatch):
-    """`open_page(width)`: a Chinese page of that width; CSP violations collect on `page.violations`."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+def open_page(browser):
+    """`open_page(width)`: a Chinese page of that width, in a context of its own (the module's Chromium:
+    tests/e2e/conftest.py); CSP violations collect on `page.violations`."""
+    pages = []
 
-        def open_page(width):
-            page = browser.new_page(
-                locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": width, "height": 844}
-            )
-            page.set_default_timeout(15_000)
-            page.violations = []
-            page.on(
-                "console",
-                lambda m: "Content Security Policy" in m.text and page.violations.append(m.text),
-            )
-            return page
+    def open_page(width):
+        page = browser.new_page(
+            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": width, "height": 844}
+        )
+        pages.append(page)
+        page.set_default_timeout(15_000)
+        page.violations = []
+        page.on(
+            "console",
+            lambda m: "Content Security Policy" in m.text and page.violations.append(m.text),
+        )
+        return page
 
-        yield open_page
-        browser.close()
+    yield open_page
+    for page in pages:
+        page.context.close()  # a page of its own context: closing the context closes both
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Under the Content-Security-Policy, in a real browser: the API docs, the admin and the portal still work,
 and the browser reports no violation on any of their pages."""
 
-import os
-
 import pytest
 
 from charity.models import Organization
@@ -12,26 +10,23 @@ from tests.factories import FundFactory, OrganizationFactory
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "Lv-shui-qing-shan-2025"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(locale="zh-CN")
-        page.set_default_timeout(15_000)
-        page.violations = []
-        page.on(
-            "console",
-            lambda m: "Content Security Policy" in m.text and page.violations.append(f"{page.url}: {m.text}"),
-        )
-        yield page
-        browser.close()
+def browser_page(browser):
+    """A Chinese page in a context of its own (the module's Chromium: tests/e2e/conftest.py)."""
+    page = browser.new_page(locale="zh-CN")
+    page.set_default_timeout(15_000)
+    page.violations = []
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and page.violations.append(f"{page.url}: {m.text}"),
+    )
+    yield page
+    page.context.close()
     # The live server's sessions are ended once, after the last browser test (tests/e2e/conftest.py).
 
 

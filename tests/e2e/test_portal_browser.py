@@ -18,8 +18,9 @@ from tests.factories import OrganizationFactory
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
+# Screenshots when asked for (E2E_SCREENSHOTS=1): at twice the phone's pixels, each took a third of a second.
+TAKE_SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS", "") not in ("", "0")
+BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -33,34 +34,30 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def phones(monkeypatch):
-    """Open a phone-sized page (390×844) that asks for `language`; screenshots go to artifacts/ (not kept)."""
-    # Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse to run
-    # here. Set for this test only, so it never leaks into another test's subprocess environment.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        contexts = []
+def phones(browser):
+    """Open a phone-sized page (390×844) that asks for `language`, in a context of this test's own (the
+    module's Chromium: tests/e2e/conftest.py); with E2E_SCREENSHOTS=1, screenshots go to artifacts/."""
+    if TAKE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    contexts = []
 
-        def open_page(language="zh-hans"):
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                locale="zh-CN" if language == "zh-hans" else language,
-                extra_http_headers={"Accept-Language": language},
-            )
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            return page
+    def open_page(language="zh-hans"):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN" if language == "zh-hans" else language,
+            extra_http_headers={"Accept-Language": language},
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
 
-        yield open_page
-        for context in contexts:
-            context.close()
-        browser.close()
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
@@ -69,7 +66,8 @@ def page(phones):
 
 
 def shot(page, name):
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if TAKE_SCREENSHOTS:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 # What a thumb and an old eye need, measured on the page as drawn: the page's width, every link, button and
