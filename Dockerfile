@@ -33,4 +33,4 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/s
 USER charity
 
 EXPOSE 8000
-CMD ["gunicorn", "charity.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "charity.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .logsafety import mask_mobiles
-from .models import AuditAction, AuditEvent, Consent, OneTimeCode, StaffAssignment
+from .models import AuditAction, AuditEvent, Consent, NotificationKind, OneTimeCode, StaffAssignment
 from .templatetags.money import format_fen
 
 Ref = tuple[str, object]  # (model label in lower case, primary key)
@@ -210,6 +210,14 @@ def _served_areas(event, objects):
 def _consent(event, objects):
     person = event.summary.rsplit(": ", 1)[0]
     return join(person, label_of(Consent.Kind.choices, (event.data or {}).get("kind")))
+
+
+@register(AuditAction.NOTIFICATION_SETTING_CHANGED)
+def _notification_setting(event, objects):
+    data = event.data or {}
+    state = gettext("sent to the mobile") if data.get("enabled") else gettext("inbox only")
+    kind = label_of(NotificationKind.choices, data.get("kind"))
+    return join(name_of(objects.of(event)), with_note(kind, state))
 
 
 @register(AuditAction.CODE_REQUESTED)

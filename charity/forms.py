@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Area
+from .models import Area, NotificationKind
 from .validators import normalize_mobile
 
 
@@ -142,3 +142,25 @@ class StaffSetPasswordForm(TwoPasswordsMixin, forms.Form):
 
     new_password1 = _password_field(_("New password"), help_text=NEW_PASSWORD_HELP)
     new_password2 = _password_field(_("New password again"))
+
+
+class NotificationSettingsForm(forms.Form):
+    """Which kinds of notices also go to the person's mobile: ticked = send, unticked = inbox only."""
+
+    kinds = forms.MultipleChoiceField(
+        label=_("Also send these to my mobile as a text message"),
+        choices=NotificationKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("That kind of notice does not exist. Tick from the list.")},
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting one's own account: the password proves it is the person, the box that they mean it."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand that my account is deleted for good and cannot be brought back."),
+        error_messages={"required": _("Tick the box to say you understand.")},
+    )
+    password = _password_field(_("Your password"), autocomplete="current-password")

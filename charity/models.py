@@ -472,6 +472,25 @@ class AuditAction(models.TextChoices):
     INCOME_RECORDED = "funds.income_recorded", _("investment income recorded")
     RESTRICTION_CHANGED = "funds.restriction_changed", _("restriction changed with the donor's consent")
     LEFTOVER_DECIDED = "funds.leftover_decided", _("leftover of a closed fund or purpose decided")
+    # notifications and "my page" (charity, issue 10)
+    NOTIFICATION_SETTING_CHANGED = "notification.setting_changed", _("notification kind turned off or on")
+    PERSON_ERASED = "person.erased", _("account deleted at the person's request")
+    # resources registry, tool library, second-hand exchange (resources/, issue 10)
+    RESOURCE_OFFERED = "resource.offered", _("resource registered")
+    RESOURCE_CHANGED = "resource.changed", _("resource changed")
+    RESOURCE_STATUS_CHANGED = "resource.status_changed", _("resource's status changed")
+    RESOURCES_IMPORTED = "resource.imported", _("resources imported from a file")
+    PLEDGE_HONOURED = "resource.pledge_honoured", _("money pledge honoured with a donation")
+    TOOL_LENT = "loan.lent", _("tool lent")
+    TOOL_RETURNED = "loan.returned", _("tool returned")
+    LOAN_RENEWED = "loan.renewed", _("loan renewed")
+    LOAN_OVERDUE = "loan.overdue", _("loan marked overdue")
+    WAITLIST_JOINED = "waitlist.joined", _("joined a tool's waiting list")
+    WAITLIST_LEFT = "waitlist.left", _("left a tool's waiting list")
+    ITEM_CLAIMED = "claim.created", _("exchange item claimed")
+    CLAIM_HANDED_OVER = "claim.handed_over", _("exchange item handed over")
+    CLAIM_CANCELLED = "claim.cancelled", _("claim on an exchange item cancelled")
+    ITEM_EXPIRED = "exchange.expired", _("exchange item expired unclaimed")
     # committee
     COMMITTEE_CREATED = "committee.created", _("committee created")
     COMMITTEE_RULES_CHANGED = "committee.rules_changed", _("committee voting rules changed")
@@ -479,6 +498,17 @@ class AuditAction(models.TextChoices):
     COMMITTEE_MEMBER_ADDED = "committee.member_added", _("committee member added")
     COMMITTEE_MEMBER_ENDED = "committee.member_ended", _("committee membership ended")
     COMMITTEE_MEMBER_CHANGED = "committee.member_changed", _("committee member's role changed")
+    # needs registry (needs/)
+    NEED_SUBMITTED = "need.submitted", _("need entered")
+    NEED_EDITED = "need.edited", _("need edited")
+    NEED_STATUS_CHANGED = "need.status_changed", _("need's status changed")
+    NEED_DUPLICATE_FLAGGED = "need.duplicate_flagged", _("need flagged as a possible duplicate")
+    NEED_SENSITIVE_SAVED = "need.sensitive_saved", _("need's sensitive details recorded")
+    NEED_SENSITIVE_VIEWED = "need.sensitive_viewed", _("need's sensitive details viewed")
+    NEED_CONSENT_WITHDRAWN = "need.consent_withdrawn", _("consent for a need's details withdrawn")
+    NEEDS_IMPORTED = "need.imported", _("needs imported from a file")
+    OFFER_MADE = "offer.made", _("help offered on a need")
+    OFFER_STATUS_CHANGED = "offer.status_changed", _("offer of help accepted, declined or closed")
 
 
 class AuditEvent(AppendOnlyModel):
@@ -601,6 +631,7 @@ class OutboxMessage(models.Model):
         ALREADY_REGISTERED = "already_registered", _("already registered")
         RESET_CODE = "reset_code", _("password reset code")
         PASSWORD_CHANGED = "password_changed", _("password changed")
+        NOTIFICATION = "notification", _("notification")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting to be sent")
@@ -633,3 +664,85 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} → {mask_mobile(self.mobile)}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification is about: a person turns each kind off or on (charity.notifications).
+
+    One enum for every app (charity cannot import the apps that send them); an app that needs a new kind
+    adds it here with a targeted edit. The label is what the settings page shows.
+    """
+
+    NEED_STATUS = "need.status", _("News about a need you posted (published, declined, matched, met)")
+    NEED_OFFER = "need.offer", _("Someone offered help with your need")
+    NEED_EXPIRED = "need.expired", _("Your need reached its date and was closed")
+    OFFER_STATUS = "offer.status", _("Your offer of help was accepted or declined")
+    LOAN_DUE = "loan.due", _("A tool you borrowed is due back soon")
+    LOAN_OVERDUE = "loan.overdue", _("A tool you borrowed is late")
+    WAITLIST_READY = "waitlist.ready", _("A tool you waited for is free for you")
+    CLAIM_STATUS = "claim.status", _("Your claim on an exchange item was confirmed or handed over")
+    ITEM_EXPIRED = "exchange.expired", _("Your exchange item expired unclaimed")
+
+
+class Notification(models.Model):
+    """One notice in a person's portal inbox (通知), also sent to their mobile unless they turned it off.
+
+    `text` is what may be read on a lock screen: never a sensitive detail (charity.notifications). `key`,
+    when set, is unique per person, so a task that runs twice notifies once.
+    """
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    text = models.CharField(_("text"), max_length=300)
+    url = models.CharField(_("link"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    key = models.CharField(_("key"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "key"], condition=~models.Q(key=""), name="notification_person_key_unique"
+            )
+        ]
+        indexes = [
+            # The inbox, newest first.
+            models.Index(fields=["person", "-created_at", "-id"], name="notification_inbox_idx"),
+            # The unread count in the header of every page a logged-in person opens.
+            models.Index(
+                fields=["person"], condition=models.Q(read_at__isnull=True), name="notification_unread_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.person}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice for one kind of notification: a row exists only once they chose (default: on).
+
+    A row per choice, not a field per kind on Person: the kinds grow with the apps, and the row keeps when
+    the choice was last made (the choice itself is also in the audit log).
+    """
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    enabled = models.BooleanField(_("send to my mobile"), default=True)
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "kind"], name="notification_preference_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.get_kind_display()}"

@@ -16,5 +16,12 @@ urlpatterns = [
     path("accounts/password/reset/", views.password_reset, name="password_reset"),
     path("accounts/password/reset/confirm/", views.password_reset_confirm, name="password_reset_confirm"),
     path("privacy/", views.privacy, name="privacy"),
+    # my page (我的) and notifications: the person's own data only (issue 10)
+    path("me/", views.me, name="me"),
+    path("me/notifications/", views.notification_list, name="notifications"),
+    path("me/notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("me/notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("me/data/", views.my_data, name="my_data"),
+    path("me/delete/", views.delete_account, name="delete_account"),
     path("healthz", views.healthz, name="healthz"),
 ]

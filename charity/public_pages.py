@@ -57,6 +57,13 @@ UNSEEN_ACTIONS = frozenset(
         AuditAction.USER_PERMISSIONS_CHANGED,
         AuditAction.DATA_EXPORTED,
         AuditAction.LEDGER_VERIFIED,
+        # needs registry: nothing public shows these
+        AuditAction.NEED_DUPLICATE_FLAGGED,
+        AuditAction.NEED_SENSITIVE_SAVED,
+        AuditAction.NEED_SENSITIVE_VIEWED,
+        AuditAction.NEED_CONSENT_WITHDRAWN,
+        # notifications: a person's own setting (person.erased is city-wide: a fund page may show their name)
+        AuditAction.NOTIFICATION_SETTING_CHANGED,
     }
 )
 # Frequent writes whose effect stays within the community of their audit event's area (a giving day's
@@ -66,11 +73,33 @@ COMMUNITY_ACTIONS = frozenset(
     {
         AuditAction.DONATION_POSTED,
         AuditAction.DONATION_REFUNDED,
+        # needs registry: a community's needs list
+        AuditAction.NEED_SUBMITTED,
+        AuditAction.NEED_EDITED,
+        AuditAction.NEED_STATUS_CHANGED,
+        AuditAction.NEEDS_IMPORTED,
+        AuditAction.OFFER_MADE,
+        AuditAction.OFFER_STATUS_CHANGED,
         AuditAction.LEDGER_POSTED,
         AuditAction.LEDGER_REVERSED,
         AuditAction.FUNDS_WITHDRAWN,
         AuditAction.INCOME_RECORDED,
         AuditAction.RESIDENT_REGISTERED,
+        # resources/: every write is local to the resource's community
+        AuditAction.RESOURCE_OFFERED,
+        AuditAction.RESOURCE_CHANGED,
+        AuditAction.RESOURCE_STATUS_CHANGED,
+        AuditAction.PLEDGE_HONOURED,
+        AuditAction.TOOL_LENT,
+        AuditAction.TOOL_RETURNED,
+        AuditAction.LOAN_RENEWED,
+        AuditAction.LOAN_OVERDUE,
+        AuditAction.WAITLIST_JOINED,
+        AuditAction.WAITLIST_LEFT,
+        AuditAction.ITEM_CLAIMED,
+        AuditAction.CLAIM_HANDED_OVER,
+        AuditAction.CLAIM_CANCELLED,
+        AuditAction.ITEM_EXPIRED,
     }
 )
 

@@ -19,6 +19,8 @@ from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from charity import crypto as _crypto
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -82,6 +84,21 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = [h.strip() for h in env.str("ALLOWED_HOSTS", default="").split(",") if h.strip()]
 # Published in this repository: it signs nothing that matters, so production refuses it.
 _DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+# Encryption at rest of sensitive fields (charity.crypto): comma-separated Fernet keys, the first encrypts.
+# A malformed key stops the app here with a message naming the variable; production needs its own keys.
+_field_keys = env.str("FIELD_ENCRYPTION_KEYS", default="")
+if not _field_keys.strip() and DEBUG:
+    _field_keys = _crypto.DEVELOPMENT_KEY
+elif not _field_keys.strip():
+    raise ImproperlyConfigured(
+        "Set FIELD_ENCRYPTION_KEYS (Fernet keys, comma-separated) when DJANGO_DEBUG=false"
+    )
+FIELD_ENCRYPTION_KEYS = _crypto.parse_keys(_field_keys)
+if not DEBUG and _crypto.DEVELOPMENT_KEY in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS holds the repository's development key: set your own when DJANGO_DEBUG=false"
+    )
+
 if DEBUG:
     SECRET_KEY = SECRET_KEY or _DEVELOPMENT_SECRET_KEY
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
@@ -218,7 +235,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis:// or rediss://, not {REDIS_URL!r}")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis cache with one client per pool, not one per call (charity/cache_backends.py).
+    CACHES = {"default": {"BACKEND": "charity.cache_backends.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -254,6 +272,18 @@ CELERY_BEAT_SCHEDULE = {
     "purge-codes-and-messages-hourly": {
         "task": "charity.tasks.purge_codes_and_messages",
         "schedule": crontab(minute=45),
+    },
+    "expire-needs-daily": {
+        "task": "needs.tasks.expire_needs",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "mark-overdue-loans-daily": {
+        "task": "resources.tasks.mark_overdue_loans",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "expire-exchange-items-daily": {
+        "task": "resources.tasks.expire_exchange_items",
+        "schedule": crontab(hour=0, minute=30),
     },
 }
 
@@ -417,6 +447,21 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}, {"cookieAuth": []}],
+    # Enums whose field names other apps use too ("status", "kind"): named after their model.
+    "ENUM_NAME_OVERRIDES": {
+        "NeedStatusEnum": "needs.models.Need.Status",
+        "NeedSubKindEnum": "needs.models.Need.SubKind",
+        "NeedUrgencyEnum": "needs.models.Need.Urgency",
+        "NeedSourceEnum": "needs.models.Need.Source",
+        "LegalBasisEnum": "needs.models.NeedSensitiveDetails.LegalBasis",
+        "ConsentGivenByEnum": "needs.models.NeedSensitiveDetails.GivenBy",
+        # A fund's kind and status, named apart from a resource's (resources registry).
+        "FundKindEnum": "funds.models.Fund.Kind",
+        "FundStatusEnum": "funds.models.Fund.Status",
+        "ResourceKindEnum": "resources.models.Resource.Kind",
+        "ResourceStatusEnum": "resources.models.Resource.Status",
+        "ResourceReachEnum": "resources.models.Resource.Reach",
+    },
 }
 
 # --- import / export ------------------------------------------------------------------------------------
@@ -431,10 +476,15 @@ IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 # An uploaded import file waits for its confirmation in the cache for half an hour, never in the temporary
 # folder (charity/spreadsheets.py); with several web processes the cache must be shared (Redis).
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "charity.spreadsheets.ImportFileStorage"
-# Rows (besides the header) one import may hold: statements and every admin import alike.
-IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
-if IMPORT_MAX_ROWS < 1:
-    raise ImproperlyConfigured(f"IMPORT_MAX_ROWS must be at least 1, not {IMPORT_MAX_ROWS}")
+# Rows (besides the header) one donation statement may hold: it is streamed and written in batches
+# (docs/performance.md, "Statement import").
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+# Rows one admin import (django-import-export: people, organisations…) may hold: it holds the whole sheet
+# and imports row by row within the request, so it keeps the lower limit.
+ADMIN_IMPORT_MAX_ROWS = env.int("ADMIN_IMPORT_MAX_ROWS", default=5000)
+for _name, _rows in (("IMPORT_MAX_ROWS", IMPORT_MAX_ROWS), ("ADMIN_IMPORT_MAX_ROWS", ADMIN_IMPORT_MAX_ROWS)):
+    if _rows < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, not {_rows}")
 
 # --- domain settings (DOMAIN.md: local practice is a setting, not a constant) ---------------------------
 NAMED_FUND_MIN_FEN = env.int("NAMED_FUND_MIN_FEN", default=300_000)  # ¥3,000, the lowest local minimum

@@ -5,17 +5,28 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from . import my_page, notifications
 from .auth import axes_username, client_ip
 from .errors import DomainError
-from .forms import MobileForm, MobileLoginForm, PasswordChangeForm, PasswordResetForm, SignUpForm
-from .models import Area, AuditEvent, OneTimeCode, Organization
+from .forms import (
+    DeleteAccountForm,
+    MobileForm,
+    MobileLoginForm,
+    NotificationSettingsForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SignUpForm,
+)
+from .models import Area, AuditEvent, OneTimeCode, Organization, Person
 from .public_pages import local_to, public_page
 from .selectors import get_area_chain, list_communities, list_organizations_serving
 from .services import (
@@ -259,3 +270,115 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+# --- my page and notifications (issue 10) -----------------------------------------------------------------
+
+INBOX_PAGE_SIZE = 20
+
+
+def _own_person(request) -> Person:
+    """The person behind this login, or 404: /me/ shows a person their own data only (staff have none)."""
+    person = Person.objects.select_related("community").filter(user=request.user).first()
+    if person is None:
+        raise Http404
+    request.user.person = person  # caches it for the header (base.html): no second query, nothing saved
+    return person
+
+
+@never_cache
+@login_required
+def me(request):
+    person = _own_person(request)
+    return render(
+        request,
+        "charity/me.html",
+        {"person": person, "sections": my_page.section_blocks(request, person)},
+    )
+
+
+@never_cache
+@login_required
+def notification_list(request):
+    """The inbox, newest first; opening it marks the notices shown read (and only those)."""
+    person = _own_person(request)
+    page = Paginator(notifications.inbox(person), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    unread = {n.pk for n in rows if n.read_at is None}
+    if unread:
+        notifications.mark_read(person, unread)
+    return render(request, "charity/notifications.html", {"page": page, "rows": rows, "unread": unread})
+
+
+@never_cache
+@login_required
+def notification_open(request, pk):
+    """Follow a notice's link (a path on this site), marking it read; another person's notice is 404."""
+    person = _own_person(request)
+    notification = get_object_or_404(notifications.inbox(person), pk=pk)
+    notifications.mark_read(person, [notification.pk])
+    target = notification.url
+    if not target or not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect("portal:notifications")
+    return redirect(target)
+
+
+@never_cache
+@login_required
+def notification_settings(request):
+    person = _own_person(request)
+    current = notifications.preferences(person)
+    if request.method == "POST":
+        form = NotificationSettingsForm(request.POST)
+        if form.is_valid():
+            chosen = set(form.cleaned_data["kinds"])
+            actor = _actor(request)
+            with transaction.atomic():
+                for kind, _label, _enabled in current:
+                    notifications.set_notification_enabled(
+                        person=person, kind=kind, enabled=kind in chosen, actor=actor
+                    )
+            messages.success(request, _("Your choices are saved."))
+            return redirect("portal:notification_settings")
+    else:
+        form = NotificationSettingsForm(initial={"kinds": [kind for kind, _label, on in current if on]})
+    return render(request, "charity/notifications_settings.html", {"form": form})
+
+
+@never_cache
+@login_required
+def my_data(request):
+    """Download all my data (PIPL art. 45): one JSON file."""
+    person = _own_person(request)
+    data = my_page.export_own_data(person=person, actor=_actor(request))
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@never_cache
+@login_required
+def delete_account(request):
+    """Delete my account (PIPL art. 47): a page that explains it, then a POST with the box ticked and the
+    password."""
+    person = _own_person(request)
+    status = 200
+    if request.method == "POST":
+        form = DeleteAccountForm(request.POST)
+        if form.is_valid():
+            try:
+                my_page.erase_person(
+                    person=person, password=form.cleaned_data["password"], actor=_actor(request)
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+                status = exc.status
+            else:
+                logout(request)
+                messages.info(request, _("Your account is deleted. Thank you for taking part."))
+                return redirect("portal:home")
+        else:
+            status = 400
+    else:
+        form = DeleteAccountForm()
+    return render(request, "charity/me_delete.html", {"form": form, "person": person}, status=status)

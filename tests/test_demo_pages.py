@@ -4,6 +4,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
 from charity.models import Area, Organization
 from funds.models import Fund
@@ -12,10 +14,21 @@ from governance.models import Committee
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo(settings):
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo data, seeded once for the module (it took a second or more a test) in a transaction rolled
+    back at the module's end; each test reads it in a savepoint of its own (pytest-django's `db`). DEBUG is
+    on throughout, as under `make run`: seed_demo refuses to run without it."""
+    with override_settings(DEBUG=True), django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            call_command("seed_demo", stdout=StringIO())
+            with django_db_blocker.block():
+                yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def test_an_invented_organisation_is_marked_and_a_real_one_is_not(client, demo):

@@ -42,15 +42,21 @@ def generate(tmp_path, name: str, database_url: str | None) -> str:
     return out.read_text()
 
 
-def test_the_schema_is_the_same_on_sqlite_and_postgresql(tmp_path):
-    sqlite = generate(tmp_path, "sqlite", None)
+@pytest.fixture(scope="module")
+def sqlite_schema(tmp_path_factory) -> str:
+    """The schema on the default database (SQLite), generated once for the module: each `manage.py` start-up
+    costs a second or more."""
+    return generate(tmp_path_factory.mktemp("schema"), "sqlite", None)
+
+
+def test_the_schema_is_the_same_on_sqlite_and_postgresql(tmp_path, sqlite_schema):
     postgresql = generate(tmp_path, "postgresql", "postgres://nobody@127.0.0.1:9/schema")
-    assert sqlite == postgresql, "the schema depends on the database (see charity.api_schema)"
+    assert sqlite_schema == postgresql, "the schema depends on the database (see charity.api_schema)"
 
 
 @pytest.fixture(scope="module")
-def schema(tmp_path_factory):
-    return json.loads(generate(tmp_path_factory.mktemp("schema"), "schema", None))
+def schema(sqlite_schema):
+    return json.loads(sqlite_schema)
 
 
 def operations(schema):

@@ -59,6 +59,10 @@ from funds import selectors as fund_selectors
 from funds import services as fund_services
 from funds.models import Donation, InvestmentIncome
 from governance.services import create_committee
+from needs import services as need_services
+from needs.models import Offer
+from resources import services as resource_services
+from resources.models import Resource
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, community
 
 A, B = "A", "B"
@@ -158,6 +162,14 @@ WHERE: dict[str, Callable] = {
     "funds.leftoverdecision": lambda o: o.fund.community,
     "funds.investmentincome": lambda o: o.fund.community,
     "governance.committee": lambda o: o.fund.community,
+    # needs registry
+    "needs.need": lambda o: o.community,
+    "needs.offer": lambda o: o.need.community,
+    # resources registry, tool library, exchange
+    "resources.resource": lambda o: o.community,
+    "resources.loan": lambda o: o.resource.community,
+    "resources.waitlistentry": lambda o: o.resource.community,
+    "resources.claim": lambda o: o.resource.community,
 }
 
 
@@ -310,6 +322,49 @@ def build_world() -> World:
         income = fund_services.record_investment_income(fund=fund[s], amount_fen=500, actor=system)
         promises[s] = (change, leftover, InvestmentIncome.objects.get(pk=income.pk))
 
+    # The needs registry: a need of each community (entered by its staff, with sensitive details shared with
+    # its hub by consent, awaiting review) and an offer of help on each.
+    need, offer = {}, {}
+    for s, staff_user in ((A, users["staff_A"]), (B, users["manager_B"])):
+        need[s] = need_services.submit_need(
+            data=need_services.NeedInput(
+                community=area[s],
+                category=Category.objects.get(code="elderly"),
+                sub_kind="housing",
+                summary=f"为三户高龄老人加装楼梯扶手{s}",
+                quantity=3,
+                unit="处",
+            ),
+            source="staff",
+            actor=Actor(surface=AuditEvent.Surface.ADMIN, user=staff_user),
+            sensitive={"name": f"受助人{s}", "phone": f"1370000000{SIDES.index(s)}"},
+            basis=need_services.LegalBasisInput(
+                basis="consent", given_by="beneficiary", publish_summary=True, share_with=[hub[s]]
+            ),
+        )
+        # An offer as a resident makes it on a published need (the need itself stays under review here, so
+        # the publish and decline actions have something to do).
+        offer[s] = Offer.objects.create(need=need[s], offered_by=person[s], message=f"我可以帮忙{s}")
+
+    # The resources registry: a ladder in the tool library the resident waits for (a copy is free, so they
+    # are told at once), a drill lent to the resident, and a hub's blankets in the exchange, claimed by them.
+    resource, loan, waitlist, claim = {}, {}, {}, {}
+    for s in SIDES:
+        system = Actor.system()
+        owner = PersonFactory(name=f"出借人{s}", mobile=f"1360000000{SIDES.index(s)}", community=area[s])
+
+        def new_resource(title, kind=Resource.Kind.TOOL, s=s, owner=owner, system=system, **extra):
+            return resource_services.offer_resource(
+                actor=system, owner_person=owner, community=area[s], kind=kind, title=title, **extra
+            )
+
+        resource[s] = new_resource(f"梯子{s}")
+        waitlist[s] = resource_services.join_waitlist(resource=resource[s], person=person[s], actor=system)
+        drill = new_resource(f"电钻{s}")
+        loan[s] = resource_services.lend_tool(resource=drill, borrower=person[s], actor=system)
+        blankets = new_resource(f"冬季棉被{s}", kind=Resource.Kind.GOODS, quantity=5, for_exchange=True)
+        claim[s] = resource_services.claim_item(resource=blankets, person=person[s], actor=system)
+
     objects = {
         "charity.area": area,
         "charity.organization": hub,
@@ -329,6 +384,12 @@ def build_world() -> World:
         "governance.committee": committee,
         "auth.group": group,
         "charity.category": category,
+        "needs.need": need,
+        "needs.offer": offer,
+        "resources.resource": resource,
+        "resources.loan": loan,
+        "resources.waitlistentry": waitlist,
+        "resources.claim": claim,
     }
     roots = {
         "viewer_A": (a.path,),
@@ -354,6 +415,14 @@ def build_world() -> World:
             fund[s].name,
             committee[s].name,
             api_key[s].prefix,
+            need[s].summary,
+            f"受助人{s}",
+            f"1370000000{SIDES.index(s)}",
+            f"冬季棉被{s}",
+            f"电钻{s}",
+            f"梯子{s}",
+            f"出借人{s}",
+            f"1360000000{SIDES.index(s)}",
             tag,
             *staff_names,
         }
@@ -552,6 +621,15 @@ ADMIN_MODELS = {
     "funds.leftoverdecision": AdminSpec(add=MANAGER, change=None, delete=None),
     "funds.investmentincome": AdminSpec(change=None, delete=None),
     "governance.committee": AdminSpec(delete=None),  # a committee and its members' history stay
+    # A need is declined or withdrawn, never deleted; offers are decided on the portal, only read here.
+    "needs.need": AdminSpec(delete=None, import_=STAFF, export=VIEWER),
+    "needs.offer": READ_ONLY,
+    # Resources are withdrawn, never deleted; "add" on a loan lends a copy, "change" takes it back; waiting
+    # lists and claims are read here and moved on by actions.
+    "resources.resource": AdminSpec(delete=None, import_=STAFF, export=VIEWER),
+    "resources.loan": AdminSpec(delete=None),
+    "resources.waitlistentry": READ_ONLY,
+    "resources.claim": READ_ONLY,
 }
 
 
@@ -617,6 +695,8 @@ def assert_choices(world: World, role: Role, label: str, response):
                 continue
             for side in role.unseen:
                 o = world.obj(related, side)
+                if WHERE[related](o) is None:
+                    continue  # no community's: shared by all (a need category)
                 assert not form_field.queryset.filter(pk=o.pk).exists(), (
                     f"{form_label}.{name} offers {role.name} the {related} of community {side} ({o})"
                 )
@@ -873,6 +953,21 @@ ACTIONS = {
         done=lambda f: f.status == "closed" or fund_selectors.fund_balance(f).balance_fen > 0,
     ),
     "charity.organizationapikey.revoke_keys": ActionSpec(need=lambda spec: MANAGER, done=lambda k: k.revoked),
+    "needs.need.publish_needs": ActionSpec(need=lambda spec: STAFF, done=lambda n: n.status == "published"),
+    "needs.need.decline_needs": ActionSpec(need=lambda spec: STAFF, done=lambda n: n.status == "declined"),
+    "resources.resource.withdraw_resources": ActionSpec(
+        need=lambda spec: STAFF, done=lambda r: r.status == "withdrawn"
+    ),
+    "resources.loan.renew_loans": ActionSpec(need=lambda spec: STAFF, done=lambda loan: loan.renewals == 1),
+    "resources.waitlistentry.remove_from_waitlist": ActionSpec(
+        need=lambda spec: STAFF, done=lambda e: e.status == "left"
+    ),
+    "resources.claim.hand_over_claims": ActionSpec(
+        need=lambda spec: STAFF, done=lambda c: c.status == "handed_over"
+    ),
+    "resources.claim.cancel_claims": ActionSpec(
+        need=lambda spec: STAFF, done=lambda c: c.status == "cancelled"
+    ),
 }
 
 
@@ -993,6 +1088,52 @@ def check_statement_other_fund(world, role, case):
     assert Donation.objects.count() == before
 
 
+def check_statement_job(world, role, case):
+    """An import's page (progress, then its report) is for the staff member who started it only: anyone
+    else who may import, and a job that does not exist, get 404 alike."""
+    from django.contrib.auth import get_user_model
+
+    from funds import importing
+
+    starter = get_user_model().objects.get(username="staff_gbg")  # staff_A
+    job = importing.start_import_job(
+        fund=world.obj("funds.fund", A),
+        filename="statement.csv",
+        raw="票据号,日期,捐赠人,金额,渠道\nJOB-1,2026-03-01,张建国,100,居民\n".encode(),
+        user=starter,
+        dry_run=True,
+    )
+    importing.run_import_job(job)
+    expected = admin_answer(role, ADMIN_MODELS["funds.donation"], STAFF)
+    if expected == 200 and (role.name != "staff_A" or case.target == "missing"):
+        expected = 404
+    url = reverse(
+        "admin:funds_donation_import_statement_job", args=["missing-job" if case.target == "missing" else job]
+    )
+    response = world.client(role).get(url)
+    assert_status(response, expected)
+    if expected == 200:
+        assert "JOB-1" in text_of(response)
+    assert_no_leak(world, role, response)
+
+
+def check_sensitive_page(world, role, case):
+    """The audited sensitive-details view: staff of the need's area with `needs.view_sensitive` (only the
+    superuser holds it here); out of scope 404 like a missing need; every view, and only a view, audited."""
+    label = "needs.need"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    if expected == 200 and role.kind != SUPERUSER:
+        expected = 403  # in scope, but without the permission
+    url = admin_url(label, "sensitive", world, case.target)
+    before = AuditEvent.objects.filter(action="need.sensitive_viewed").count()
+    response = world.client(role).get(url, follow=case.target == "bad_id")
+    assert_status(response, expected)
+    viewed = AuditEvent.objects.filter(action="need.sensitive_viewed").count() - before
+    assert viewed == (1 if expected == 200 else 0), f"{viewed} audit events for {role.name}'s view"
+    assert_no_leak(world, role, response)
+
+
 def fresh_path(area):
     return Area.objects.get(pk=area.pk).path
 
@@ -1082,9 +1223,11 @@ CUSTOM_ADMIN = {
     "admin:auth.user:auth_user_password_change",
     "admin:funds.donation:funds_donation_refund",
     "admin:funds.donation:funds_donation_import_statement",
+    "admin:funds.donation:funds_donation_import_statement_job",
     "admin:charity.area:move/",
     "admin:charity.area:children/<str:parent_id>/",
     "admin:charity.area:javascript-catalog",
+    "admin:needs.need:needs_need_sensitive",
 }
 
 
@@ -1111,6 +1254,11 @@ def custom_admin_cases(key) -> list[Case]:
             *cases(key, check_statement_page, ALL),
             *cases(key + " POST (the other community's fund)", check_statement_other_fund, WRITERS),
         ]
+    if key == "admin:funds.donation:funds_donation_import_statement_job":
+        return [
+            *cases(key, check_statement_job, ALL),
+            *cases(key, check_statement_job, ("staff_A",), ("missing",)),
+        ]
     if key == "admin:charity.area:move/":
         return [
             *cases(key + " POST (under the other community)", check_move_node, ALL),
@@ -1120,6 +1268,11 @@ def custom_admin_cases(key) -> list[Case]:
         return [
             *cases(key, check_children, ALL, objects),
             *cases(key, check_children, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:needs.need:needs_need_sensitive":
+        return [
+            *cases(key, check_sensitive_page, ALL, objects),
+            *cases(key, check_sensitive_page, ("staff_A",), ("missing", "bad_id")),
         ]
     if key == "admin:charity.area:javascript-catalog":
         url = admin_url("charity.area", "changelist") + "jsi18n/"
@@ -1395,6 +1548,68 @@ def check_api_refund(world, role, case, name):
     assert after == before, f"a refused refund by {role.name} changed the donation"
 
 
+def check_api_need_record(world, role, case, name):
+    """Registering a need: in the communities where one may enter needs; elsewhere refused exactly like a
+    community that does not exist, with nothing written."""
+    from needs.models import Need
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Need.objects.count()
+    area_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+
+    def body(pk):
+        return {
+            "community": pk,
+            "category": "elderly",
+            "sub_kind": "goods",
+            "summary": f"冬季棉被{role.name}",
+        }
+
+    response = post_json(client, api_url(name), body(area_pk))
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Need.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, post_json(client, api_url(name), body(MISSING_ID)), area_pk, MISSING_ID)
+    assert Need.objects.count() == before, "a refused request registered a need"
+
+
+def check_api_offer(world, role, case, name):
+    """Offering a resource: in the communities where one may record; elsewhere refused as if the community
+    did not exist. Staff name the organisation that offers; a key offers as its own."""
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Resource.objects.count()
+
+    def offer(community_pk):
+        body = {"kind": "goods", "title": "冬季棉被", "community": community_pk, "quantity": 3}
+        if role.kind != KEY:
+            body["owner_organization"] = world.obj("charity.organization", side if side in SIDES else A).pk
+        return post_json(client, api_url(name), body)
+
+    community_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    response = offer(community_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Resource.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, offer(MISSING_ID), community_pk, MISSING_ID)
+    assert Resource.objects.count() == before, "a refused request offered a resource"
+
+
 def check_api_public(world, role, case, name):
     response = world.client(role).get(reverse(name))
     assert_status(response, 200)
@@ -1444,8 +1659,21 @@ API = {
         *cases(key, check_api_refund, ALL, ("obj_A", "obj_B", "recorded_by_staff"), name),
         *cases(key, check_api_refund, ("staff_A", "hub_key_A"), ("missing",), name),
     ],
+    "api:need-list:GET": api_list("needs.need"),
+    "api:need-detail:GET": api_detail("needs.need"),
+    "api:need-list:POST": lambda key, name: [
+        *cases(key, check_api_need_record, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_need_record, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
     "api:committee-list:GET": api_list("governance.committee"),
     "api:committee-detail:GET": api_detail("governance.committee"),
+    "api:resource-list:GET": api_list("resources.resource"),
+    "api:resource-detail:GET": api_detail("resources.resource"),
+    "api:resource-list:POST": lambda key, name: [
+        *cases(key, check_api_offer, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_offer, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:loan-list:GET": api_list("resources.loan"),
     # The schema and its viewer are public documentation, the same for everyone.
     "api:api-schema:GET": lambda key, name: cases(
         key, check_api_public, ("anonymous", "hub_key_B"), ("-",), name

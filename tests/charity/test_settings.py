@@ -1,5 +1,6 @@
 """Settings come from the environment: production is safe or refuses to start, naming the variable."""
 
+import base64
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ PROJECT_VARIABLES = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
+    "FIELD_ENCRYPTION_KEYS",
 )
 
 
@@ -37,6 +39,8 @@ def production_env(**overrides) -> dict:
         ),
         ALLOWED_HOSTS="example.org",
         DATABASE_URL="postgres://u:p@db:5432/charity",  # check --deploy does not connect
+        # needs' sensitive details (charity.crypto): a fresh Fernet key, as production makes its own.
+        FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
     for name, value in overrides.items():
         if value is None:
