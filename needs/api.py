@@ -130,11 +130,20 @@ class NeedSerializer(serializers.ModelSerializer):
         ]
 
 
+class CategoryCodeField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Category.objects.filter(is_active=True), **kwargs)
+
+    def to_internal_value(self, data):
+        # No code holds a NUL, and PostgreSQL cannot even compare one (DataError, a 500): refused unread.
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class NeedCreateSerializer(serializers.Serializer):
     community = ScopedCommunityField(queryset=Area.objects.none(), help_text="A community your key serves.")
-    category = serializers.SlugRelatedField(
-        slug_field="code", queryset=Category.objects.filter(is_active=True), help_text="A category code."
-    )
+    category = CategoryCodeField(help_text="A category code.")
     sub_kind = serializers.ChoiceField(choices=Need.SubKind.choices)
     summary = StrictCharField(
         max_length=SUMMARY_MAX,

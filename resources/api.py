@@ -136,6 +136,12 @@ class CategoryCodeField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="code", queryset=Category.objects.filter(is_active=True), **kwargs)
 
+    def to_internal_value(self, data):
+        # No code holds a NUL, and PostgreSQL cannot even compare one (DataError, a 500): refused unread.
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
 
 class ResourceCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Resource.Kind.choices)

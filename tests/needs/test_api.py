@@ -203,3 +203,9 @@ def test_the_fuzzer_knows_a_community_outside_the_scope_is_a_documented_400():
         (entry,) = [o for o in config["operations"] if o.get("include-name") == f"POST {path}"]
         assert entry["parameters"]["body.community"]["dictionary"] == "communities"
         assert "400" in entry["checks"]["positive_data_acceptance"]["expected-statuses"]
+
+
+def test_a_nul_in_the_category_code_is_a_400_not_a_database_error(hub_api, guanbeigou):
+    response = post(hub_api, body(guanbeigou, category="eld\u0000erly"))
+    assert response.status_code == 400 and "category" in response.json()["fields"]
+    assert Need.objects.count() == 0

@@ -230,3 +230,9 @@ def test_a_boolean_filter_takes_true_or_false_only(hub_api, guanbeigou, value):
     assert "for_exchange" in response.json()["fields"]
     assert len(hub_api.get("/api/v1/resources/?for_exchange=true").json()["results"]) == 1
     assert hub_api.get("/api/v1/resources/?for_exchange=false").json()["results"] == []
+
+
+def test_a_nul_in_a_category_code_is_a_400_not_a_database_error(hub_api, guanbeigou):
+    response = post(hub_api, body(guanbeigou, categories=["eld\u0000erly"]))
+    assert response.status_code == 400 and "categories" in response.json()["fields"]
+    assert not Resource.objects.exists()
