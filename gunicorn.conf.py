@@ -16,7 +16,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 max_requests = 5000
 max_requests_jitter = 500
 # A request still running after 30 s (a stuck query) is killed and its worker replaced; a statement import
-# of 100,000 rows takes well under that (docs/performance.md).
+# of 100,000 rows runs in a Celery task, so no request needs longer (docs/performance.md).
 timeout = 30
 graceful_timeout = 30
 # The workers' heartbeat files in memory, not on the container's overlay file system, where a slow disk

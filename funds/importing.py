@@ -6,11 +6,12 @@ they are converted to fen with Decimal string arithmetic, never through a float.
 
 A statement may hold `settings.IMPORT_MAX_ROWS` rows (100,000 by default), so nothing here holds the whole
 file as rows: the file is read as a stream (charity/spreadsheets.py), checked BATCH_ROWS rows at a time,
-and, when applied, written BATCH_ROWS donations at a time with a few multi-row INSERTs (the same rows
-post_donation writes, one audit event per donation), all in one database transaction whose last act
-moves the account balances (so the fund's accounts are locked only for that update and the commit). The
-report counts every row but lists only some (ImportReport). docs/performance.md, "Statement import", has
-the figures and the reasons.
+and, when applied, written BATCH_ROWS donations at a time, each table in one COPY on PostgreSQL (the same
+rows post_donation writes, one audit event per donation), all in one database transaction whose last act
+moves the account balances (so the fund's accounts are locked only for that update and the commit). On
+PostgreSQL the writing runs in a second thread while the next batch is checked. The report counts every
+row but lists only some (ImportReport). The admin runs an import as a Celery task (start_import_job,
+run_import_job). docs/performance.md, "Statement import", has the figures and the reasons.
 """
 
 from __future__ import annotations

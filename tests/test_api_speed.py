@@ -283,8 +283,10 @@ def test_a_list_that_fits_its_page_is_counted_without_a_count_query(hub_api, hub
 
 
 def test_a_full_pages_count_is_kept_a_few_seconds_and_never_below_the_rows_a_page_shows(
-    hub_api, hub, guanbeigou
+    hub_api, hub, guanbeigou, settings
 ):
+    # time-machine moves the local-memory cache's clock, not a Redis server's: the expiry is tested there.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     add_orgs(hub, guanbeigou, 2)  # three with the hub
     with time_machine.travel(NOW, tick=False) as clock:
         first = orgs(hub_api).json()

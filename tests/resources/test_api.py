@@ -185,6 +185,7 @@ def test_lists_run_as_many_queries_for_500_rows_as_for_one(hub_api, guanbeigou, 
     show()
     one = count_queries(show)
     add(499)
+    show()  # warm again: a slow machine may outlast the verified key's and the count's few seconds
     assert count_queries(show) == one
 
 
