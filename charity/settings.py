@@ -496,6 +496,21 @@ for _pair in filter(None, (p.strip() for p in env.str("NAMED_FUND_MIN_FEN_BY_HOS
         raise ImproperlyConfigured(f"NAMED_FUND_MIN_FEN_BY_HOST: expected 'host=fen' pairs, not {_pair!r}")
     NAMED_FUND_MIN_FEN_BY_HOST[_host.strip()] = int(_fen)
 
+# Volunteers (DOMAIN.md "Volunteers"; VR, PIPL art. 31): under GUARDIAN_CONSENT_AGE a guardian consents;
+# under ACCOMPANIED_AGE a child takes part only with an adult; under MIN_AGE not at all (common local practice).
+VOLUNTEER_GUARDIAN_CONSENT_AGE = env.int("VOLUNTEER_GUARDIAN_CONSENT_AGE", default=14)
+VOLUNTEER_ACCOMPANIED_AGE = env.int("VOLUNTEER_ACCOMPANIED_AGE", default=10)
+VOLUNTEER_MIN_AGE = env.int("VOLUNTEER_MIN_AGE", default=6)
+if not 0 <= VOLUNTEER_MIN_AGE <= VOLUNTEER_ACCOMPANIED_AGE <= VOLUNTEER_GUARDIAN_CONSENT_AGE <= 18:
+    raise ImproperlyConfigured(
+        "Volunteer ages: need 0 <= VOLUNTEER_MIN_AGE <= VOLUNTEER_ACCOMPANIED_AGE <= "
+        "VOLUNTEER_GUARDIAN_CONSENT_AGE <= 18"
+    )
+# A waiting-list place promoted to an offered place must be confirmed within this many hours.
+SIGNUP_OFFER_HOURS = env.int("SIGNUP_OFFER_HOURS", default=24)
+if SIGNUP_OFFER_HOURS < 1:
+    raise ImproperlyConfigured(f"SIGNUP_OFFER_HOURS must be at least 1, not {SIGNUP_OFFER_HOURS}")
+
 # --- production hardening -------------------------------------------------------------------------------
 
 

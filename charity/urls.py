@@ -30,12 +30,14 @@ urlpatterns = [
     path("api/v1/", include("governance.api_urls")),
     path("api/v1/", include("resources.api_urls")),
     path("api/v1/", include("needs.api_urls")),
+    path("api/v1/", include("volunteers.api_urls")),
     # Last under /api/: any path no route takes answers the JSON 404, never an HTML page.
     re_path(r"^api/", api_not_found),
     path("funds/", include("funds.urls")),
     path("committees/", include("governance.urls")),
     path("resources/", include("resources.urls")),
     path("needs/", include("needs.urls")),
+    path("volunteers/", include("volunteers.urls")),
     path("", include("charity.portal_urls")),
 ]
 

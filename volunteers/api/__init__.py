@@ -1,0 +1,1 @@
+"""The volunteers REST API, one module per subject; each lists its routes in `ROUTES`."""

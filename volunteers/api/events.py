@@ -1,0 +1,4 @@
+"""events API"""
+
+# (prefix, viewset, basename) for volunteers/api_urls.py
+ROUTES: list[tuple] = []

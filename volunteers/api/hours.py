@@ -1,0 +1,4 @@
+"""hours API"""
+
+# (prefix, viewset, basename) for volunteers/api_urls.py
+ROUTES: list[tuple] = []

@@ -1,0 +1,5 @@
+"""Demo events (volunteers/demo.py runs volunteers, then events, then hours)."""
+
+
+def seed(stdout=None):
+    pass

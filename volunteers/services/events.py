@@ -1,0 +1,3 @@
+"""events"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""hours"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""registration"""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Celery tasks of volunteers and events: thin, idempotent wrappers around `volunteers.services`."""

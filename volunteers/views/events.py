@@ -1,0 +1,7 @@
+"""events portal pages"""
+
+urlpatterns: list = []
+
+
+def register_my_page():
+    pass

@@ -1,0 +1,7 @@
+"""hours portal pages"""
+
+urlpatterns: list = []
+
+
+def register_my_page():
+    pass

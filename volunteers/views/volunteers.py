@@ -1,0 +1,7 @@
+"""volunteers portal pages"""
+
+urlpatterns: list = []
+
+
+def register_my_page():
+    pass
