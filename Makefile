@@ -45,7 +45,7 @@ PYTEST_WORKERS ?= auto
 test-only: export PYTHONDONTWRITEBYTECODE :=
 test-only: export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 test-only:
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make test-pg: the PostgreSQL tests (locking, concurrency, the one-statement donation) in one command
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test

@@ -81,7 +81,20 @@ def temp_folder_files():
     return set(os.listdir(tempfile.gettempdir()))
 
 
-def test_the_file_waits_for_confirmation_in_the_cache_not_the_temp_folder(client, community_staff):
+@pytest.fixture
+def own_temp_folder(tmp_path, monkeypatch):
+    """The temp folder (`tempfile.gettempdir()`, where Django and django-import-export put files) is this
+    test's own: in the machine's /tmp, files come and go with every other process — the other pytest-xdist
+    worker, a browser, a compiler — and one of theirs read as one of ours."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_file_waits_for_confirmation_in_the_cache_not_the_temp_folder(
+    client, community_staff, own_temp_folder
+):
     client.force_login(community_staff)
     before = temp_folder_files()
     response = upload(client, xlsx([COLUMNS, GOOD_ROW]))
