@@ -4,11 +4,13 @@ recorded, the audited sensitive-details view, offers, and import/export of needs
 Nothing is saved here: every write goes through needs.services (charity.admin's ServiceAdminMixin).
 """
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -106,20 +108,72 @@ class NeedForm(ServiceFormMixin, forms.ModelForm):
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
 
     def sensitive(self) -> dict:
-        data = self.cleaned_data
-        return {name: data.get(f"s_{name}") for name in NeedSensitiveDetails.FIELDS if data.get(f"s_{name}")}
+        return sensitive_from(self.cleaned_data)
 
     def basis(self) -> LegalBasisInput | None:
-        data = self.cleaned_data
-        if not data.get("legal_basis"):
-            return None
-        return LegalBasisInput(
-            basis=data["legal_basis"],
-            note=data.get("basis_note") or "",
-            given_by=data.get("consent_given_by") or "",
-            publish_summary=bool(data.get("consent_publish_summary")),
-            share_with=list(data.get("share_with") or []),
-        )
+        return basis_from(self.cleaned_data)
+
+
+def sensitive_from(data: dict) -> dict:
+    return {name: data.get(f"s_{name}") for name in NeedSensitiveDetails.FIELDS if data.get(f"s_{name}")}
+
+
+def basis_from(data: dict) -> LegalBasisInput | None:
+    if not data.get("legal_basis"):
+        return None
+    return LegalBasisInput(
+        basis=data["legal_basis"],
+        note=data.get("basis_note") or "",
+        given_by=data.get("consent_given_by") or "",
+        publish_summary=bool(data.get("consent_publish_summary")),
+        share_with=list(data.get("share_with") or []),
+    )
+
+
+SENSITIVE_FORM_FIELDS = [
+    *(f"s_{name}" for name in NeedSensitiveDetails.FIELDS),
+    "legal_basis",
+    "basis_note",
+    "consent_given_by",
+    "consent_publish_summary",
+    "share_with",
+]
+
+
+class SensitiveDetailsForm(forms.Form):
+    """Enter or correct a need's sensitive details and their legal basis (the whole record is replaced):
+    the same fields as assisted entry's, and whether the person consented again."""
+
+    required_css_class = "required"  # the admin's bold label
+
+    new_consent = forms.BooleanField(
+        label=_("they consented again"),
+        required=False,
+        help_text=_(
+            "Tick only when the person (or their guardian) gave their consent again now: the consent's "
+            "date becomes today. Leave it empty to correct the details under the consent already recorded."
+        ),
+    )
+
+    def __init__(self, *args, hubs, **kwargs):
+        super().__init__(*args, **kwargs)
+        fields = {name: copy.deepcopy(NeedForm.base_fields[name]) for name in SENSITIVE_FORM_FIELDS}
+        fields["share_with"].queryset = hubs
+        fields["legal_basis"].required = True
+        self.fields = {**fields, "new_consent": self.fields["new_consent"]}
+
+    @staticmethod
+    def initial_from(record: NeedSensitiveDetails | None, values: dict) -> dict:
+        if record is None:
+            return {}
+        initial = {f"s_{k}": v for k, v in values.items() if k in NeedSensitiveDetails.FIELDS}
+        return initial | {
+            "legal_basis": record.legal_basis,
+            "basis_note": record.basis_note,
+            "consent_given_by": record.consent_given_by,
+            "consent_publish_summary": record.consent_publish_summary,
+            "share_with": [o.pk for o in record.share_with.all()],
+        }
 
 
 class TimelineInline(admin.TabularInline):
@@ -392,7 +446,12 @@ class NeedAdmin(ServiceAdminMixin, ScopedImportExportAdmin):
     @admin.display(description=_("sensitive details"))
     def sensitive_link(self, need):
         if not NeedSensitiveDetails.objects.filter(need=need).exists():
-            return "—"
+            return format_html(
+                '<a href="{}">{}</a> ({})',
+                reverse("admin:needs_need_sensitive_edit", args=[need.pk]),
+                gettext("Record sensitive details"),
+                gettext("only with the “view sensitive details” permission; every view is recorded"),
+            )
         return format_html(
             '<a href="{}">{}</a> ({})',
             reverse("admin:needs_need_sensitive", args=[need.pk]),
@@ -483,8 +542,74 @@ class NeedAdmin(ServiceAdminMixin, ScopedImportExportAdmin):
                 self.admin_site.admin_view(self.sensitive_view),
                 name="needs_need_sensitive",
             ),
+            path(
+                "<int:pk>/sensitive/edit/",
+                self.admin_site.admin_view(self.sensitive_edit_view),
+                name="needs_need_sensitive_edit",
+            ),
             *super().get_urls(),
         ]
+
+    def _hubs(self, request):
+        scope = self.scope(request, ROLE.STAFF)
+        hubs = Organization.objects.filter(type=Organization.Type.HUB).order_by("name")
+        return hubs if scope.everything else hubs.filter(scope.q("area__"))
+
+    def sensitive_edit_view(self, request, pk):
+        """Enter or correct the sensitive details and their legal basis (services.record_sensitive_details).
+        Showing the form filled in is a view of the details, audited as one."""
+        need = self.get_queryset(request).select_related("community").filter(pk=pk).first()
+        if need is None:
+            raise Http404
+        actor = admin_actor(request)
+        try:
+            services.require_sensitive_access(need=need, actor=actor)
+        except DomainError as exc:
+            if exc.status == 404:
+                raise Http404
+            raise PermissionDenied(str(exc.message))
+        hubs, unreadable = self._hubs(request), False
+        if request.method == "POST":
+            form = SensitiveDetailsForm(request.POST, hubs=hubs)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    services.record_sensitive_details(
+                        need=need,
+                        details=sensitive_from(data),
+                        basis=basis_from(data),
+                        actor=actor,
+                        new_consent=data["new_consent"],
+                    )
+                except DomainError as exc:
+                    if exc.status in (403, 404):
+                        raise PermissionDenied(str(exc.message))
+                    name = exc.field or ""
+                    name = f"s_{name.split('.', 1)[1]}" if name.startswith("sensitive.") else name
+                    form.add_error(name if name in form.fields else None, str(exc.message))
+                else:
+                    self.message_user(
+                        request, gettext("The sensitive details were saved (encrypted)."), messages.SUCCESS
+                    )
+                    return HttpResponseRedirect(reverse("admin:needs_need_change", args=[need.pk]))
+        else:
+            record, values = services.view_sensitive_details(need=need, actor=actor)
+            unreadable = bool(values.get(services.UNREADABLE))
+            form = SensitiveDetailsForm(
+                initial=SensitiveDetailsForm.initial_from(record, {} if unreadable else values), hubs=hubs
+            )
+        return TemplateResponse(
+            request,
+            "admin/needs/need/sensitive_edit.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "need": need,
+                "form": form,
+                "unreadable": unreadable,
+                "title": gettext("Enter or correct the sensitive details of need #%(id)s") % {"id": need.pk},
+            },
+        )
 
     def sensitive_view(self, request, pk):
         need = self.get_queryset(request).select_related("community").filter(pk=pk).first()

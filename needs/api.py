@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from charity.api_auth import is_api_key
 from charity.api_common import (
     IDEMPOTENCY_KEY_PARAMETER,
+    CachedReadsMixin,
     ScopedQuerysetMixin,
     StrictBooleanField,
     StrictCharField,
@@ -221,7 +222,9 @@ NEED_EXAMPLES = [
         examples=NEED_EXAMPLES,
     ),
 )
-class NeedViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class NeedViewSet(
+    CachedReadsMixin, ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     scope_area_field = "community"
     serializer_class = NeedSerializer
     queryset = Need.objects.select_related("category").order_by("-created_at", "-id")

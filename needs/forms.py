@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from charity.models import Category, Organization
+from resources.models import Resource
 
 from .models import DESCRIPTION_MAX, MESSAGE_MAX, SUMMARY_MAX, Need
 
@@ -83,3 +84,31 @@ class OfferForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For example when you are free. Staff and the person who asked will see it."),
     )
+    resource = forms.ModelChoiceField(
+        label=_("Something you offered that would help (optional)"),
+        queryset=Resource.objects.none(),
+        required=False,
+        empty_label=_("nothing in particular"),
+        error_messages={"invalid_choice": _("Choose one of your own resources that is still available.")},
+    )
+
+    def __init__(self, *args, person=None, **kwargs):
+        """`person`'s own available resources are the choices (none for a login without a resident)."""
+        super().__init__(*args, **kwargs)
+        own = Resource.objects.none()
+        if person is not None:
+            own = Resource.objects.filter(owner_person=person, status=Resource.Status.AVAILABLE).order_by(
+                "title", "id"
+            )
+        self.fields["resource"].queryset = own
+        if not own.exists():
+            del self.fields["resource"]  # nothing to choose: no list of one "nothing" on the page
+
+    def clean(self):
+        cleaned = super().clean()
+        if "resource" not in self.fields and (self.data.get("resource") or "").strip():
+            # Sent anyway (someone else's, or one used up since): refused like a wrong choice.
+            raise forms.ValidationError(
+                self.base_fields["resource"].error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return cleaned

@@ -48,6 +48,7 @@ def export_offers(person) -> list:
             "id": o.pk,
             "need": o.need_id,
             "message": o.message,
+            "resource": {"id": o.resource_id, "title": o.resource.title} if o.resource_id else None,
             "status": o.status,
             "created_at": _when(o.created_at),
         }

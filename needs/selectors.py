@@ -31,7 +31,9 @@ def list_my_needs(person):
         .select_related("category", "community")
         .prefetch_related(
             Prefetch("timeline", queryset=NeedStatusChange.objects.order_by("changed_at", "id")),
-            Prefetch("offers", queryset=Offer.objects.select_related("offered_by", "organization")),
+            Prefetch(
+                "offers", queryset=Offer.objects.select_related("offered_by", "organization", "resource")
+            ),
         )
         .order_by("-created_at", "-id")
     )
@@ -39,5 +41,7 @@ def list_my_needs(person):
 
 def list_my_offers(person):
     return list(
-        Offer.objects.filter(offered_by=person).select_related("need", "need__community").order_by("-id")
+        Offer.objects.filter(offered_by=person)
+        .select_related("need", "need__community", "resource")
+        .order_by("-id")
     )

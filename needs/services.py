@@ -406,9 +406,12 @@ def _user(actor: Actor):
 
 
 def _write_sensitive(
-    *, need: Need, details: dict, basis: LegalBasisInput, actor: Actor
+    *, need: Need, details: dict, basis: LegalBasisInput, actor: Actor, recorded_by=None
 ) -> NeedSensitiveDetails:
-    record, _created = NeedSensitiveDetails.objects.update_or_create(
+    """Encrypt and store the details with their basis. `recorded_by`: who recorded a consent kept from
+    before (a correction of the details under the same consent); by default the actor records it now."""
+    consent = basis.basis == NeedSensitiveDetails.LegalBasis.CONSENT
+    record, created = NeedSensitiveDetails.objects.update_or_create(
         need=need,
         defaults={
             "ciphertext": crypto.encrypt(json.dumps(details, ensure_ascii=False)),
@@ -417,10 +420,8 @@ def _write_sensitive(
             "legal_basis": basis.basis,
             "basis_note": basis.note,
             "consent_given_by": basis.given_by,
-            "consent_given_at": basis.given_at
-            if basis.basis == NeedSensitiveDetails.LegalBasis.CONSENT
-            else None,
-            "consent_recorded_by": _user(actor),
+            "consent_given_at": basis.given_at if consent else None,
+            "consent_recorded_by": recorded_by or _user(actor),
             "consent_publish_summary": basis.publish_summary,
             "consent_withdrawn_at": None,
         },
@@ -437,21 +438,50 @@ def _write_sensitive(
             "fields": sorted(details),
             "basis": basis.basis,
             "share_with": [o.pk for o in basis.share_with],
+            "replaced": not created,
         },
     )
     return record
 
 
-def record_sensitive_details(*, need: Need, details: dict, basis: LegalBasisInput, actor: Actor) -> None:
-    """Record or replace a need's sensitive details with their legal basis (staff of the need's area)."""
-    _require_staff(actor, need.community)
+def record_sensitive_details(
+    *, need: Need, details: dict, basis: LegalBasisInput, actor: Actor, new_consent: bool = False
+) -> NeedSensitiveDetails:
+    """Record, or correct, a need's sensitive details with their legal basis: staff of the need's area
+    holding `needs.view_sensitive` (correcting means seeing them). The whole record is replaced.
+
+    Consent already on record stays as given (who, when, who recorded it) while the details are corrected,
+    unless `new_consent` says the person consented again now. Consent that was withdrawn is never revived
+    by a correction: it takes `new_consent` or another legal basis. Raises NeedError (nothing written),
+    NotFound out of scope, Forbidden for a viewer or without the permission.
+    """
+    require_sensitive_access(need=need, actor=actor)
     cleaned = _clean_sensitive(details)
     if not cleaned:
         raise NeedError(_("Fill in at least one detail."), code="sensitive_empty", field="sensitive")
     clean_basis = _clean_basis(basis, need.community)
     with transaction.atomic():
-        _write_sensitive(need=need, details=cleaned, basis=clean_basis, actor=actor)
+        old = NeedSensitiveDetails.objects.select_for_update().filter(need=need).first()
+        recorded_by = None
+        consent = clean_basis.basis == NeedSensitiveDetails.LegalBasis.CONSENT
+        if consent and old is not None and old.legal_basis == clean_basis.basis and not new_consent:
+            if old.consent_withdrawn_at is not None:
+                raise NeedError(
+                    _(
+                        "The person withdrew their consent on %(date)s. Record these details again only "
+                        "with a new consent (tick “they consented again”) or another legal basis."
+                    )
+                    % {"date": timezone.localtime(old.consent_withdrawn_at).strftime("%Y-%m-%d")},
+                    code="consent_withdrawn",
+                    field="new_consent",
+                )
+            clean_basis.given_at = old.consent_given_at
+            recorded_by = old.consent_recorded_by
+        record = _write_sensitive(
+            need=need, details=cleaned, basis=clean_basis, actor=actor, recorded_by=recorded_by
+        )
         flag_duplicates(need=need, actor=actor)
+    return record
 
 
 def flag_duplicates(*, need: Need, actor: Actor) -> list[Need]:
@@ -711,13 +741,18 @@ def can_view_sensitive(user, need: Need) -> bool:
     return role is not None and StaffAssignment.RANK[role] >= StaffAssignment.RANK[StaffAssignment.Role.STAFF]
 
 
+def require_sensitive_access(*, need: Need, actor: Actor) -> None:
+    """Staff of the need's area holding `needs.view_sensitive`, or NotFound (out of scope) / Forbidden."""
+    _require_staff(actor, need.community)
+    if not actor.user.has_perm("needs.view_sensitive"):
+        raise ForbiddenError(_("Seeing sensitive details needs the “view sensitive details” permission."))
+
+
 def view_sensitive_details(*, need: Need, actor: Actor) -> tuple[NeedSensitiveDetails | None, dict]:
     """Return a need's sensitive record and its decrypted fields for staff of its area holding
     `needs.view_sensitive`; every view writes an audit event. `{"unreadable": True}` when no current key
     decrypts the record. Raises NotFound out of scope, Forbidden without the permission."""
-    _require_staff(actor, need.community)
-    if not actor.user.has_perm("needs.view_sensitive"):
-        raise ForbiddenError(_("Seeing sensitive details needs the “view sensitive details” permission."))
+    require_sensitive_access(need=need, actor=actor)
     record = NeedSensitiveDetails.objects.filter(need=need).prefetch_related("share_with").first()
     fields = _decrypt_record(record) if record is not None else {}
     record_audit(

@@ -50,7 +50,9 @@ def need_detail(request, pk):
     if need is None:
         raise Http404
     local_to(request, need.community_id)
-    form = OfferForm() if request.user.is_authenticated else None
+    form = None
+    if request.user.is_authenticated:  # never a cached page (public_page): the choices are this person's
+        form = OfferForm(person=Person.objects.filter(user=request.user).first())
     return render(request, "needs/need.html", {"need": need, "form": form})
 
 
@@ -61,12 +63,16 @@ def offer_help(request, pk):
     need = selectors.get_public_need(pk)
     if need is None:
         raise Http404
-    form = OfferForm(request.POST)
+    form = OfferForm(request.POST, person=person)
     if not form.is_valid():
         return render(request, "needs/need.html", {"need": need, "form": form}, status=400)
     try:
         services.make_offer(
-            need=need, actor=_actor(request), person=person, message=form.cleaned_data["message"]
+            need=need,
+            actor=_actor(request),
+            person=person,
+            message=form.cleaned_data["message"],
+            resource=form.cleaned_data.get("resource"),
         )
     except DomainError as exc:
         if exc.status == 404:

@@ -12,6 +12,14 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +39,7 @@ from charity.errors import DomainError
 from charity.models import Area, AuditAction, Category, Organization, Person
 from charity.scoping import scope_for_user
 from charity.services import record_audit
+from charity.templatetags.money import format_fen
 from charity.validators import normalize_mobile
 from funds.models import Fund
 
@@ -327,6 +336,87 @@ class ResourceAdmin(ServiceAdminMixin, ScopedImportExportAdmin):
             gettext("%(n)d withdrawn."),
         )
 
+    # --- honouring a money pledge -------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/honour/",
+                self.admin_site.admin_view(self.honour_view),
+                name="resources_resource_honour",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        resource = self.get_object(request, unquote(object_id))
+        may_honour = (
+            resource is not None
+            and resource.kind == Resource.Kind.MONEY_PLEDGE
+            and resource.donation_id is None
+            and resource.status in (Resource.Status.AVAILABLE, Resource.Status.RESERVED)
+            and self._allowed(request, resource, ROLE.STAFF)
+        )
+        return super().change_view(
+            request, object_id, form_url, {"may_honour": may_honour, **(extra_context or {})}
+        )
+
+    def honour_view(self, request, pk):
+        """Record the money a pledge promised as a donation (resources.services.honour_pledge): staff of the
+        pledge's community; any other resource, or one out of scope, is not found."""
+        resource = (
+            self.get_queryset(request)
+            .select_related("community", "owner_person", "owner_organization", "fund", "donation")
+            .filter(pk=pk, kind=Resource.Kind.MONEY_PLEDGE)
+            .first()
+        )
+        if resource is None:
+            raise Http404
+        if not self._allowed(request, resource, ROLE.STAFF):
+            raise PermissionDenied
+        form = HonourPledgeForm(request.POST or None, resource=resource)
+        if request.method == "POST" and form.is_valid() and resource.donation_id is None:
+            data = form.cleaned_data
+            try:
+                donation = services.honour_pledge(
+                    resource=resource,
+                    actor=admin_actor(request),
+                    received_on=data["received_on"],
+                    receipt_no=data["receipt_no"],
+                    receipt_waived=data["receipt_waived"],
+                    fund=data["fund"],
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise Http404
+                if exc.status == 403:
+                    raise PermissionDenied
+                self.message_user(request, str(exc.message), messages.ERROR)
+                if exc.field in form.fields:
+                    form.add_error(exc.field, str(exc.message))
+            else:
+                self.message_user(
+                    request,
+                    gettext("The pledge was honoured: %(amount)s recorded as a donation to %(fund)s.")
+                    % {"amount": format_fen(donation.amount_fen), "fund": donation.fund.name},
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:resources_resource_change", args=[resource.pk]))
+        return TemplateResponse(
+            request,
+            "admin/resources/resource/honour.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "resource": resource,
+                "amount": format_fen(resource.amount_fen),
+                "form": form,
+                "open": resource.donation_id is None
+                and resource.status in (Resource.Status.AVAILABLE, Resource.Status.RESERVED),
+                "title": gettext("Honour a money pledge"),
+            },
+        )
+
     def write(self, request, obj, form):
         try:
             services.save_resource(
@@ -341,6 +431,26 @@ class ResourceAdmin(ServiceAdminMixin, ScopedImportExportAdmin):
             raise
 
 
+class HonourPledgeForm(forms.Form):
+    """What honour_pledge needs: the fund that received the money, the day, the host's receipt or waiver."""
+
+    required_css_class = "required"  # the admin's bold label
+
+    fund = forms.ModelChoiceField(label=_("fund that received the money"), queryset=Fund.objects.none())
+    received_on = forms.DateField(label=_("received on"), widget=AdminDateWidget)
+    receipt_no = forms.CharField(label=_("receipt number"), required=False, max_length=64)
+    receipt_waived = forms.BooleanField(label=_("donor waived the donation receipt"), required=False)
+
+    def __init__(self, *args, resource: Resource, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The pledge's community's own open funds, or city-wide ones (as when it was offered).
+        self.fields["fund"].queryset = Fund.objects.filter(
+            Q(community=resource.community_id) | Q(community__isnull=True), status=Fund.Status.OPEN
+        ).order_by("name")
+        self.fields["fund"].initial = resource.fund_id
+        self.fields["received_on"].initial = timezone.localdate()
+
+
 # --- the loan desk -------------------------------------------------------------------------------------
 
 
@@ -350,6 +460,11 @@ class LendForm(ConstraintsInServiceMixin, ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = Loan
         fields = ["resource", "borrower", "due", "condition_at_lend"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "due" in self.fields:  # the usual loan, so the desk changes it only for a longer or shorter one
+            self.fields["due"].initial = timezone.localdate() + datetime.timedelta(days=services.LOAN_DAYS)
 
 
 class ReturnForm(ServiceFormMixin, forms.ModelForm):
@@ -380,7 +495,8 @@ class LateFilter(admin.SimpleListFilter):
 @admin.register(Loan)
 class LoanAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "resource__community"
-    list_display = ["resource", "borrower", "start", "due", "returned_at", "late_display"]
+    # On a phone the first columns are what is seen: which tool, who has it, when it is due, whether late.
+    list_display = ["resource", "borrower", "due", "late_display", "start", "returned_at"]
     list_filter = [LateFilter, ("resource__community", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["resource", "borrower"]
     search_fields = ["resource__title", "borrower__name"]

@@ -19,6 +19,8 @@ from rest_framework.response import Response
 
 from charity.api_common import (
     IDEMPOTENCY_KEY_PARAMETER,
+    CachedListMixin,
+    CachedReadsMixin,
     ScopedQuerysetMixin,
     StrictBooleanField,
     StrictCharField,
@@ -254,7 +256,9 @@ RESOURCE_EXAMPLES = [
         examples=RESOURCE_EXAMPLES,
     ),
 )
-class ResourceViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ResourceViewSet(
+    CachedReadsMixin, ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     scope_area_field = "community"
     serializer_class = ResourceSerializer
     queryset = (
@@ -339,7 +343,7 @@ class LoanFilter(django_filters.FilterSet):
         "tool still out after its due date. Borrowers are not named.",
     )
 )
-class LoanViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class LoanViewSet(CachedListMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     scope_area_field = "resource__community"
     serializer_class = LoanSerializer
     queryset = Loan.objects.select_related("resource").order_by("-start", "-id")

@@ -20,7 +20,9 @@ class OfferForm(forms.Form):
     kind = forms.ChoiceField(label=_("What do you offer?"), choices=PORTAL_KINDS)
     title = forms.CharField(label=_("In a few words"), max_length=TITLE_MAX)
     # No max_length on the field: the service says how long it may be, with the length entered.
-    description = forms.CharField(label=_("More about it (optional)"), widget=forms.Textarea, required=False)
+    description = forms.CharField(
+        label=_("More about it (optional)"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     categories = forms.ModelMultipleChoiceField(
         label=_("Who could it help?"),
         queryset=Category.objects.filter(is_active=True),
@@ -30,8 +32,16 @@ class OfferForm(forms.Form):
     quantity = forms.IntegerField(label=_("How many?"), initial=1)
     unit = forms.CharField(label=_("Unit (pieces, hours…)"), max_length=UNIT_MAX, required=False)
     reach = forms.ChoiceField(label=_("How far may it go?"), choices=Resource.Reach.choices)
-    available_from = forms.DateField(label=_("Available from"), required=False)
-    available_until = forms.DateField(label=_("Available until (optional)"), required=False)
+    available_from = forms.DateField(
+        label=_("Available from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    available_until = forms.DateField(
+        label=_("Available until (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     for_exchange = forms.BooleanField(
         label=_("Give it away in the second-hand exchange (goods only)"), required=False
     )

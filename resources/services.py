@@ -462,6 +462,9 @@ def honour_pledge(
     fund = fund or resource.fund
     if fund is None:
         raise ResourceError(_("Choose the fund that received the money."), field="fund")
+    if fund.community_id not in (None, resource.community_id):
+        # A pledge is to the community's own fund (or a city-wide one), as when it was offered.
+        raise ResourceError(_("Choose a fund of this community."), field="fund")
     if channel is None:
         channel = Donation.Channel.RESIDENT if resource.owner_person_id else Donation.Channel.MERCHANT
     with transaction.atomic():

@@ -131,11 +131,14 @@ def wait(request, pk):
         selectors.list_resources_reaching(person.community).filter(kind=Resource.Kind.TOOL), pk=pk
     )
     try:
-        services.join_waitlist(resource=tool, person=person, actor=_actor(request))
+        entry = services.join_waitlist(resource=tool, person=person, actor=_actor(request))
     except DomainError as exc:
         _refused(request, exc)
         return redirect("resources:tools")
-    messages.success(request, _("You are on the waiting list: we will tell you when it is your turn."))
+    if entry.status == WaitlistEntry.Status.READY:
+        messages.success(request, _("A copy is kept for you: collect it at the loan desk."))
+    else:
+        messages.success(request, _("You are on the waiting list: we will tell you when it is your turn."))
     return redirect("resources:my_loans")
 
 

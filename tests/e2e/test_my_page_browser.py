@@ -68,7 +68,7 @@ def test_a_resident_reads_notices_chooses_what_is_texted_and_deletes_the_account
 
     page.locator("main a[href='/me/notifications/settings/']").click()
     assert_fits_a_phone(page, chinese=True)
-    page.locator("label.check-row", has_text="逾期").locator("input").uncheck()
+    page.locator("label.check-row", has_text="工具已逾期").locator("input").uncheck()
     page.locator("form.form button[type=submit]").click()
     expect(page.locator("ul.messages")).to_contain_text("已保存")
     assert list(NotificationPreference.objects.values_list("kind", "enabled")) == [("loan.overdue", False)]

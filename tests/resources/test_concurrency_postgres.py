@@ -1,45 +1,15 @@
 """Real concurrency on PostgreSQL: the last units of an exchange item and the last copy of a tool."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from charity.errors import DomainError
 from resources import services
 from resources.models import Claim, Loan, Resource, WaitlistEntry
+from tests.concurrency import at_once
 from tests.factories import StaffUserFactory, assign, community
 
 from .conftest import make_item, make_tool, neighbour, portal_actor, staff_actor
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def at_once(actions):
-    """Run each action in its own thread (its own connection), released together; return the outcomes."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = []
-    lock = threading.Lock()
-
-    def call(action):
-        try:
-            barrier.wait(timeout=30)
-            try:
-                result = action()
-                outcome = type(result).__name__
-            except DomainError as error:
-                outcome = error.code
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(a,)) for a in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return sorted(outcomes)
 
 
 def test_thirty_residents_claiming_the_last_ten_units_get_exactly_ten_claims():
