@@ -13,6 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Certificate PDFs (volunteers/certificates.py): WeasyPrint needs pango, and the CJK font it embeds
+# (settings.CERTIFICATE_FONT_PATH) comes from fonts-noto-cjk.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md manage.py gunicorn.conf.py ./
 COPY charity ./charity
 COPY funds ./funds
