@@ -2,16 +2,19 @@
 
 import unicodedata
 
+from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from charity.models import Area
 from charity.public_pages import local_to, public_page
 from charity.selectors import get_area_chain
 from charity.templatetags.money import format_fen
 
-from . import selectors
+from . import selectors, spending
 from .models import Donation, Fund
 
 CHART_WIDTH = 340
@@ -139,6 +142,8 @@ def fund_page(request, pk):
             "year": year,
             "page": page,
             "committee_id": committee_id,
+            # Donation → decision → payment → result: each payment links to its proposal and report.
+            "payments": spending.list_payments(fund),
             # Grants apart from gifts; what was done with leftovers and restricted money (CL arts. 56, 58).
             "grants_fen": selectors.grants_received_fen(fund, year),
             "grants": list(selectors.list_fund_donations(fund, grants=True)[:PROMISES_SHOWN]),
@@ -146,3 +151,55 @@ def fund_page(request, pk):
             "restriction_changes": list(selectors.list_restriction_changes(fund)[:PROMISES_SHOWN]),
         },
     )
+
+
+class ReceiptForm(forms.Form):
+    # No max_length or required check here: the view says what is wrong in its own words.
+    receipt = forms.CharField(
+        label=gettext_lazy("Receipt number"),
+        required=False,
+        help_text=gettext_lazy("As printed on the donation receipt the host gave you."),
+    )
+
+
+@public_page(params=("receipt",))
+def where_my_gift_went(request, pk):
+    """ "Where did my gift go" (Charity Law art. 42): a donor enters a receipt number and sees which
+    proposals spent the money their gift is part of. A receipt number only points at a gift already listed
+    on the fund's page (date, amount, restriction, a name only with consent): guessing numbers reveals
+    nothing more, so nothing is rate-limited. The number is read from the query string: `public_page` keys
+    the cache on it (a number of digits only) or does not cache the answer (any other)."""
+    fund = get_object_or_404(Fund.objects.select_related("community", "host", "parent"), pk=pk)
+    local_to(request, fund.community_id)
+    context = {"fund": fund, "form": ReceiptForm(request.GET or None), "gift": None, "path": None}
+    status = 200
+    if "receipt" in request.GET:
+        receipt = spending.normalize_receipt(request.GET.get("receipt", ""))
+        form = context["form"]
+        form.is_valid()
+        if not receipt:
+            form.add_error("receipt", _("Enter the receipt number printed on your donation receipt."))
+            status = 400
+        elif len(receipt) > spending.RECEIPT_MAX:
+            form.add_error(
+                "receipt",
+                _("A receipt number has at most %(max)d characters.") % {"max": spending.RECEIPT_MAX},
+            )
+            status = 400
+        else:
+            gift = spending.find_gift(fund, receipt)
+            if gift is None:
+                form.add_error(
+                    "receipt",
+                    _(
+                        "No gift to %(fund)s has this receipt number. Check the number on your receipt, and "
+                        "that the receipt names this fund."
+                    )
+                    % {"fund": fund.name},
+                )
+                status = 404
+            else:
+                context["gift"] = gift
+                if not gift.is_refunded and gift.form == Donation.Form.MONEY:
+                    context["path"] = spending.gift_path(gift)
+    return render(request, "funds/where.html", context, status=status)

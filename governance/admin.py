@@ -305,3 +305,6 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 gettext("Check the committee's composition: %(issues)s")
                 % {"issues": " ".join(i["message"] for i in issues)},
             )
+
+
+from .admin_proposals import ProposalAdmin  # noqa: E402, F401  (registers the proposal admin)

@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from charity.api_common import FastRepresentationMixin, ScopedQuerysetMixin
+from charity.api_common import CachedReadsMixin, FastRepresentationMixin, ScopedQuerysetMixin
 from charity.api_filters import IdFilter
 
 from .models import Committee, Membership
@@ -86,7 +86,7 @@ class CommitteeFilter(django_filters.FilterSet):
         description="One committee of a fund in your scope; any other id is 404.",
     ),
 )
-class CommitteeViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class CommitteeViewSet(CachedReadsMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CommitteeSerializer
     queryset = Committee.objects.order_by("id")
     filterset_class = CommitteeFilter

@@ -79,3 +79,49 @@ def _renamed(event, objects):
     if isinstance(names, list | tuple) and len(names) == 2:
         return f"{names[0]} → {names[1]}"
     return event.summary
+
+
+# --- allocation proposals ----------------------------------------------------------------------------------
+
+_PROPOSAL_ACTIONS = (
+    AuditAction.PROPOSAL_CREATED,
+    AuditAction.PROPOSAL_SUBMITTED,
+    AuditAction.VOTING_OPENED,
+    AuditAction.VOTE_CAST,
+    AuditAction.CONFLICT_DECLARED,
+    AuditAction.PAPER_BALLOTS_RECORDED,
+    AuditAction.SUPERVISOR_OPINION_RECORDED,
+    AuditAction.VOTING_CLOSED,
+    AuditAction.OBJECTION_RAISED,
+    AuditAction.OBJECTION_ANSWERED,
+    AuditAction.NOTICE_ENDED,
+    AuditAction.PROPOSAL_DISBURSED,
+    AuditAction.PROPOSAL_REPORTED,
+    AuditAction.PROPOSAL_CLOSED,
+    AuditAction.PROPOSAL_WITHDRAWN,
+    AuditAction.REPORT_OVERDUE,
+    AuditAction.ATTACHMENT_ADDED,
+)
+
+
+@register(*_PROPOSAL_ACTIONS)
+def _proposal_step(event, objects):
+    """The proposal's title and the status it reached, with the round, the tally or the amount."""
+    from .models import Proposal
+
+    data = event.data or {}
+    proposal = objects.of(event)
+    title = proposal.title if proposal is not None else event.summary.partition(":")[0]
+    parts = [title, label_of(Proposal.Status.choices, data.get("status"))]
+    if isinstance(data.get("round"), int):
+        parts.append(gettext("round %(n)d") % {"n": data["round"]})
+    tally = data.get("tally")
+    counts = ("yes", "no", "abstain", "eligible")
+    if isinstance(tally, dict) and all(isinstance(tally.get(k), int) for k in counts):
+        parts.append(
+            gettext("%(yes)d yes, %(no)d no, %(abstain)d abstained of %(eligible)d eligible") % tally
+        )
+    for field in ("amount_fen", "released_fen"):
+        if isinstance(data.get(field), int):
+            parts.append(format_fen(data[field]))
+    return join(*parts)

@@ -4,14 +4,15 @@ The voting rules are local practice, so they are stored per committee with the u
 mechanism that applies them (proposals, votes, public notice) comes later.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from charity.models import Organization, Person
-from funds.models import Fund
+from charity.models import AppendOnlyModel, Organization, Person
+from funds.models import Fund, Transaction
 
 # ¥50,000: above this amount a proposal needs the higher approval fraction.
 DEFAULT_HIGH_AMOUNT_THRESHOLD_FEN = 5_000_000
@@ -274,3 +275,461 @@ def category_for(organization: Organization | None) -> str | None:
     if organization is None:
         return _C.RESIDENT
     return CATEGORY_OF_ORGANIZATION_TYPE.get(organization.type)
+
+
+# --- allocation decisions: proposals, votes, public notice, objections, disbursement, report ---------------
+
+PROPOSAL_TITLE_MAX = 200
+PROPOSAL_TEXT_MAX = 5000
+REASON_MAX = 1000
+
+
+class Proposal(models.Model):
+    """An allocation proposal (用款申请): money from a community fund (or one of its named funds) for a
+    purpose, decided by the fund's committee, publicly noticed, paid in tranches and reported on.
+
+    Every step is a service in governance/proposals.py with an audit event and a line on the public
+    timeline (`ProposalStep`). `purpose` empty spends unrestricted money; otherwise the money restricted to
+    that purpose first (funds.selectors.spendable_on).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+        VOTING = "voting", _("committee voting")
+        REJECTED = "rejected", _("rejected")
+        NOTICE = "notice", _("in public notice")
+        OBJECTION_REVIEW = "objection_review", _("objections under review")
+        PAYABLE = "payable", _("approved, ready to be paid")
+        DISBURSED = "disbursed", _("paid")
+        REPORTED = "reported", _("reported")
+        CLOSED = "closed", _("closed")
+        WITHDRAWN = "withdrawn", _("withdrawn before payment")
+
+    # Statuses in which the proposal can still be withdrawn: any before the first payment.
+    WITHDRAWABLE = ("draft", "submitted", "voting", "notice", "objection_review", "payable")
+
+    committee = models.ForeignKey(
+        Committee, verbose_name=_("committee"), on_delete=models.PROTECT, related_name="proposals"
+    )
+    fund = models.ForeignKey(
+        Fund,
+        verbose_name=_("fund"),
+        on_delete=models.PROTECT,
+        related_name="proposals",
+        help_text=_("The community fund, or one of its named funds."),
+    )
+    title = models.CharField(_("title"), max_length=PROPOSAL_TITLE_MAX)
+    summary = models.TextField(
+        _("public summary"),
+        max_length=PROPOSAL_TEXT_MAX,
+        help_text=_("Shown during public notice: what the money is for, with no one's private details."),
+    )
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    purpose = models.CharField(
+        _("restricted purpose spent on"),
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("Empty to spend unrestricted money; else the purpose the donors restricted it to."),
+    )
+    needs = models.ManyToManyField(
+        "needs.Need", verbose_name=_("needs it serves"), blank=True, related_name="proposals"
+    )
+    beneficiary_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("beneficiary (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals_received",
+    )
+    beneficiary_person = models.ForeignKey(
+        Person,
+        verbose_name=_("beneficiary (person)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals_received",
+    )
+    proposer_person = models.ForeignKey(
+        Person,
+        verbose_name=_("proposed by (person)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals_made",
+    )
+    proposer_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("proposed by (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals_made",
+    )
+    related_people = models.ManyToManyField(
+        Person,
+        verbose_name=_("declared related parties (people)"),
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "People related to the beneficiary or the proposer: committee members among them recuse."
+        ),
+    )
+    related_organizations = models.ManyToManyField(
+        Organization,
+        verbose_name=_("declared related parties (organisations)"),
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    voting_deadline = models.DateTimeField(_("voting closes"), null=True, blank=True)
+    notice_starts_at = models.DateTimeField(_("public notice from"), null=True, blank=True)
+    notice_ends_at = models.DateTimeField(_("public notice until"), null=True, blank=True)
+    notice_round = models.PositiveSmallIntegerField(_("public notice round"), default=0)
+    approved_fen = models.BigIntegerField(_("approved amount (fen)"), default=0)
+    disbursed_fen = models.BigIntegerField(_("paid so far (fen)"), default=0)
+    released_fen = models.BigIntegerField(_("approved but not spent, released (fen)"), default=0)
+    report_overdue_flagged_at = models.DateTimeField(_("report overdue flagged"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    first_paid_on = models.DateField(_("first paid on"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("allocation proposal")
+        verbose_name_plural = _("allocation proposals")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["committee", "status"], name="proposal_committee_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="proposal_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(disbursed_fen__gte=0) & Q(disbursed_fen__lte=F("approved_fen")),
+                name="proposal_disbursed_within_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_fen__gte=0) & Q(approved_fen__lte=F("amount_fen")),
+                name="proposal_approved_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_fen__gte=0)
+                & Q(released_fen__lte=F("approved_fen") - F("disbursed_fen")),
+                name="proposal_released_within_unspent",
+            ),
+            models.CheckConstraint(
+                condition=Q(beneficiary_organization__isnull=False) | Q(beneficiary_person__isnull=False),
+                name="proposal_has_beneficiary",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class BudgetLine(models.Model):
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="budget_lines"
+    )
+    item = models.CharField(_("item"), max_length=200)
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+
+    class Meta:
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+        ordering = ["proposal", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="budget_line_positive")]
+
+    def __str__(self):
+        return self.item
+
+
+class ProposalAttachment(models.Model):
+    """A quote, plan, receipt, photo or set of minutes, kept in the database (not a public folder): it is
+    served only through a scoped view, and a backup of the database holds it."""
+
+    class Kind(models.TextChoices):
+        QUOTE = "quote", _("quote")
+        PLAN = "plan", _("plan")
+        MINUTES = "minutes", _("meeting minutes (paper ballots)")
+        RECEIPT = "receipt", _("receipt or invoice")
+        PHOTO = "photo", _("photo")
+        OTHER = "other", _("other document")
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField(_("content"))
+    is_public = models.BooleanField(
+        _("shown on the portal"),
+        default=False,
+        help_text=_("Report photos and receipts, never quotes with names."),
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["proposal", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ProposalStep(AppendOnlyModel):
+    """One dated line of a proposal's public timeline: the status it moved to and a note anyone may read."""
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="timeline"
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=Proposal.Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Proposal.Status.choices)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=REASON_MAX, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("proposal step")
+        verbose_name_plural = _("proposal timeline")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class VotingRound(models.Model):
+    """One vote of the committee on a proposal. An upheld objection opens another round.
+
+    At opening the eligible members and the recusals are fixed; at closing the tally, the rules applied and
+    the outcome are stored together (`record`, governance.tally), so anyone can recompute the result.
+    """
+
+    class Closed(models.TextChoices):
+        DEADLINE = "deadline", _("the deadline passed")
+        ALL_VOTED = "all_voted", _("every eligible member voted")
+        MEETING = "meeting", _("recorded at a meeting")
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="rounds"
+    )
+    number = models.PositiveSmallIntegerField(_("round"))
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    deadline = models.DateTimeField(_("closes"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_because = models.CharField(_("closed because"), max_length=16, choices=Closed.choices, blank=True)
+    approved = models.BooleanField(_("approved"), null=True)
+    reason = models.CharField(_("outcome"), max_length=32, blank=True, default="")
+    record = models.JSONField(_("tally and rules"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("voting round")
+        verbose_name_plural = _("voting rounds")
+        ordering = ["proposal", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="voting_round_number_unique"),
+            models.UniqueConstraint(
+                fields=["proposal"], condition=Q(closed_at__isnull=True), name="voting_round_one_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.proposal} · {self.number}"
+
+
+class Ballot(models.Model):
+    """An eligible member's place in a round: their vote (changeable until closing) or their recusal."""
+
+    class Choice(models.TextChoices):
+        YES = "yes", _("in favour")
+        NO = "no", _("against")
+        ABSTAIN = "abstain", _("abstain")
+
+    class Recusal(models.TextChoices):
+        BENEFICIARY = "beneficiary", _("related to the beneficiary")
+        PROPOSER = "proposer", _("related to the proposer")
+        DECLARED_PARTY = "declared_party", _("a declared related party")
+        DECLARED = "declared", _("declared a conflict of interest")
+
+    round = models.ForeignKey(
+        VotingRound, verbose_name=_("round"), on_delete=models.PROTECT, related_name="ballots"
+    )
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("member"), on_delete=models.PROTECT, related_name="ballots"
+    )
+    choice = models.CharField(_("vote"), max_length=8, choices=Choice.choices, blank=True, default="")
+    reason = models.CharField(_("reason"), max_length=REASON_MAX, blank=True, default="")
+    recused = models.CharField(_("recused"), max_length=16, choices=Recusal.choices, blank=True, default="")
+    recusal_note = models.CharField(_("conflict declared"), max_length=REASON_MAX, blank=True, default="")
+    at_meeting = models.BooleanField(_("recorded from a paper ballot at a meeting"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    voted_at = models.DateTimeField(_("voted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
+        ordering = ["round", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "membership"], name="ballot_one_per_member"),
+            models.CheckConstraint(condition=Q(recused="") | Q(choice=""), name="ballot_recused_cannot_vote"),
+        ]
+
+    def __str__(self):
+        return f"{self.round} · {self.membership.person}"
+
+
+class SupervisorOpinion(models.Model):
+    """The supervisor's opinion on a round, recorded verbatim: the supervisor attends but does not vote."""
+
+    round = models.ForeignKey(
+        VotingRound, verbose_name=_("round"), on_delete=models.PROTECT, related_name="opinions"
+    )
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("supervisor"), on_delete=models.PROTECT, related_name="opinions"
+    )
+    text = models.TextField(_("opinion"), max_length=PROPOSAL_TEXT_MAX)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("supervisor's opinion")
+        verbose_name_plural = _("supervisors' opinions")
+        ordering = ["round", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "membership"], name="opinion_one_per_supervisor")
+        ]
+
+    def __str__(self):
+        return f"{self.round} · {self.membership.person}"
+
+
+class Objection(models.Model):
+    """A resident's objection during public notice, answered on the record by the committee."""
+
+    class Answer(models.TextChoices):
+        UPHELD = "upheld", _("upheld: the proposal goes back to a vote")
+        DISMISSED = "dismissed", _("answered and dismissed")
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="objections"
+    )
+    notice_round = models.PositiveSmallIntegerField(_("public notice round"))
+    person = models.ForeignKey(
+        Person, verbose_name=_("objector"), on_delete=models.PROTECT, related_name="objections"
+    )
+    reason = models.TextField(_("reason"), max_length=REASON_MAX)
+    created_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    answer = models.CharField(_("decision"), max_length=16, choices=Answer.choices, blank=True, default="")
+    answer_text = models.TextField(
+        _("the committee's answer"), max_length=PROPOSAL_TEXT_MAX, blank=True, default=""
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        ordering = ["proposal", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "notice_round", "person"], name="objection_once_per_notice"
+            ),
+            models.CheckConstraint(
+                condition=Q(answer="") | ~Q(answer_text=""), name="objection_answer_has_text"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.proposal} · {self.created_at:%Y-%m-%d}"
+
+
+class Disbursement(models.Model):
+    """One tranche paid by the host, with the ledger withdrawal that records it."""
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="disbursements"
+    )
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("host's payment reference"), max_length=100)
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("ledger transaction"),
+        on_delete=models.PROTECT,
+        related_name="disbursement",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
+        ordering = ["proposal", "paid_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="disbursement_positive")]
+
+    def __str__(self):
+        return f"{self.proposal} · {self.paid_on}"
+
+
+class ProposalReport(models.Model):
+    """What the money did: outcomes, with receipts and photos attached (kinds receipt / photo)."""
+
+    proposal = models.OneToOneField(
+        Proposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="report"
+    )
+    outcomes = models.TextField(_("what the money did"), max_length=PROPOSAL_TEXT_MAX)
+    people_served = models.PositiveIntegerField(_("people served"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("reported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+
+    def __str__(self):
+        return str(self.proposal)

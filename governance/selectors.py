@@ -1,4 +1,5 @@
-"""Reusable read queries of the committee: who sits on it today, and what its composition lacks."""
+"""Reusable read queries of the committee (who sits on it today, what its composition lacks) and of its
+allocation proposals as the portal shows them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,20 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from charity.models import Area, Organization
+from charity.models import Area, Organization, Person
 
-from .models import CATEGORY_OF_ORGANIZATION_TYPE, Committee, Membership
+from .models import (
+    CATEGORY_OF_ORGANIZATION_TYPE,
+    Ballot,
+    Committee,
+    Membership,
+    Proposal,
+    ProposalAttachment,
+    ProposalReport,
+    SupervisorOpinion,
+    VotingRound,
+)
+from .tally import decide_from_record
 
 MIN_VOTING_MEMBERS = 5
 MIN_CATEGORIES = 4
@@ -150,4 +162,144 @@ def eligible_organizations(community: Area) -> QuerySet[Organization]:
         .exclude(type__in=[t for t in Organization.Type.values if t not in CATEGORY_OF_ORGANIZATION_TYPE])
         .distinct()
         .order_by("name")
+    )
+
+
+# --- allocation proposals on the portal ---------------------------------------------------------------------
+
+_S = Proposal.Status
+# A proposal is public from its vote's outcome on: in public notice, then paid and reported; a rejected one
+# too (its tally is part of the record), and a withdrawn one that had been in notice. Drafts, submitted
+# proposals and open votes are the committee's until the vote closes (a member sees them: `proposal_for`).
+PUBLIC_STATUSES = (
+    _S.NOTICE,
+    _S.OBJECTION_REVIEW,
+    _S.PAYABLE,
+    _S.DISBURSED,
+    _S.REPORTED,
+    _S.CLOSED,
+    _S.REJECTED,
+)
+IN_NOTICE = (_S.NOTICE, _S.OBJECTION_REVIEW)
+# Report photos and receipts are served once the notice is over and the money may move.
+FILES_SHOWN = (_S.PAYABLE, _S.DISBURSED, _S.REPORTED, _S.CLOSED)
+
+
+def _public_q() -> Q:
+    return Q(status__in=PUBLIC_STATUSES) | Q(status=_S.WITHDRAWN, notice_round__gt=0)
+
+
+def public_proposals() -> QuerySet[Proposal]:
+    """Every proposal anyone may read on the portal (module comment above PUBLIC_STATUSES)."""
+    return Proposal.objects.filter(_public_q())
+
+
+def _closed_rounds() -> Prefetch:
+    return Prefetch(
+        "rounds",
+        queryset=VotingRound.objects.filter(closed_at__isnull=False).order_by("number"),
+        to_attr="closed_rounds",
+    )
+
+
+def list_community_proposals(community: Area) -> list[Proposal]:
+    """A community's public proposals, newest first, each with its closed rounds: three queries in all."""
+    return list(
+        public_proposals()
+        .filter(fund__community=community)
+        .select_related("fund", "beneficiary_organization")
+        .prefetch_related(_closed_rounds())
+        .order_by("-notice_starts_at", "-id")[:200]
+    )
+
+
+def proposal_for(pk: int, user) -> tuple[Proposal | None, Membership | None]:
+    """The proposal `pk` as its page shows it, and the viewer's serving membership of its committee.
+
+    A proposal not yet public is shown only to a serving member of its committee (who votes on it); to
+    anyone else it does not exist.
+    """
+    proposal = (
+        Proposal.objects.select_related(
+            "fund", "fund__community", "committee", "beneficiary_organization", "proposer_organization"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is None:
+        return None, None
+    membership = None
+    person = Person.objects.filter(user=user).first() if getattr(user, "is_authenticated", False) else None
+    if person is not None:
+        membership = (
+            Membership.objects.filter(_current_q(timezone.localdate()), committee=proposal.committee_id)
+            .filter(person=person)
+            .first()
+        )
+    public = proposal.status in PUBLIC_STATUSES or (
+        proposal.status == _S.WITHDRAWN and proposal.notice_round > 0
+    )
+    if not public and (membership is None or proposal.status not in (_S.VOTING, _S.WITHDRAWN)):
+        return None, None
+    return proposal, membership
+
+
+def proposal_record(proposal: Proposal) -> dict:
+    """What a proposal's page shows besides the proposal: a fixed number of queries, however many ballots,
+    objections, payments or photos it has. Objectors are never named."""
+    rounds = list(
+        proposal.rounds.order_by("number").prefetch_related(
+            Prefetch(
+                "ballots",
+                queryset=Ballot.objects.select_related(
+                    "membership__person", "membership__organization"
+                ).order_by("membership__role", "membership__person__name", "id"),
+            ),
+            Prefetch("opinions", queryset=SupervisorOpinion.objects.select_related("membership__person")),
+        )
+    )
+    for voting_round in rounds:
+        voting_round.outcome = decide_from_record(voting_round.record) if voting_round.record else None
+        ballots = sorted(
+            voting_round.ballots.all(),
+            key=lambda b: (ROLE_ORDER[b.membership.role], b.membership.person.name, b.pk),
+        )
+        voting_round.voted = [b for b in ballots if not b.recused]
+        voting_round.recused_ballots = [b for b in ballots if b.recused]
+        voting_round.cast = sum(1 for b in ballots if b.choice)
+    report = ProposalReport.objects.filter(proposal=proposal).first()
+    files = []
+    if proposal.status in FILES_SHOWN:
+        files = list(proposal.attachments.filter(is_public=True).defer("data").order_by("kind", "id"))
+    return {
+        "budget_lines": list(proposal.budget_lines.all()),
+        "timeline": list(proposal.timeline.all()),
+        "rounds": rounds,
+        "objections": list(
+            proposal.objections.only(
+                "id",
+                "proposal_id",
+                "notice_round",
+                "reason",
+                "created_at",
+                "answer",
+                "answer_text",
+                "answered_at",
+            ).order_by("created_at", "id")
+        ),
+        "payments": list(proposal.disbursements.order_by("paid_on", "id")),
+        "report": report,
+        "photos": [f for f in files if f.content_type.startswith("image/")],
+        "documents": [f for f in files if not f.content_type.startswith("image/")],
+    }
+
+
+def public_attachment(proposal_pk: int, pk: int) -> ProposalAttachment | None:
+    """A report photo or receipt marked public, of a public proposal whose notice is over; else None."""
+    return (
+        ProposalAttachment.objects.filter(
+            pk=pk, proposal_id=proposal_pk, is_public=True, proposal__status__in=FILES_SHOWN
+        )
+        .select_related("proposal")
+        .first()
     )

@@ -424,3 +424,7 @@ def change_member_role(*, membership: Membership, category: str, role: str, acto
             )
     membership.category, membership.role = category, role
     return membership
+
+
+# Allocation decisions: proposals, votes, public notice, objections, payment, report (docs/allocation.md).
+from .proposals import *  # noqa: E402, F403

@@ -109,10 +109,11 @@ def test_the_consent_error_comes_after_the_consent_words_not_beside_them(client,
 # --- the committee page -------------------------------------------------------------------------------
 
 
-def test_committee_page_says_its_proposals_and_votes_are_not_published_here_yet(client, guanbeigou):
+def test_committee_page_links_to_its_proposals_votes_and_notices(client, guanbeigou):
     committee = create_committee(fund=FundFactory(community=guanbeigou), name="委员会", actor=Actor.system())
     html = client.get(f"/committees/{committee.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Its proposals, votes and public notices are not published on this platform yet" in html
+    assert "not published on this platform yet" not in html  # issue 12 publishes them
+    assert f'href="/committees/community/{guanbeigou.pk}/proposals/"' in html
 
 
 def test_the_community_page_names_what_the_fund_page_shows(client, guanbeigou):
