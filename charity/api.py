@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from .api_common import FastRepresentationMixin, ScopedQuerysetMixin
+from .api_common import CachedReadsMixin, FastRepresentationMixin, ScopedQuerysetMixin
 from .api_filters import IdFilter
 from .models import Area, Organization
 from .scoping import scope_for_request
@@ -60,7 +60,7 @@ class AreaFilter(django_filters.FilterSet):
         "an area outside your scope is 404, like one that does not exist.",
     ),
 )
-class AreaViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class AreaViewSet(CachedReadsMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = AreaSerializer
     queryset = Area.objects.order_by("path")
     filterset_class = AreaFilter
@@ -122,7 +122,7 @@ class OrganizationFilter(django_filters.FilterSet):
         description="One organisation based in your areas; any other id is 404.",
     ),
 )
-class OrganizationViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class OrganizationViewSet(CachedReadsMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OrganizationSerializer
     queryset = Organization.objects.order_by("name", "id")
     filterset_class = OrganizationFilter

@@ -31,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import public_pages
 from .api_auth import is_api_key
 from .api_filters import _DIGITS_RE, MAX_ID
 from .errors import DomainError
@@ -660,6 +661,28 @@ class ScopedQuerysetMixin:
 
     def get_queryset(self):
         return self.get_scope().filter(super().get_queryset(), self.scope_area_field)
+
+
+class CachedListMixin:
+    """Serve an organisation key's GET list answers from the cache until something they show is written
+    (charity.public_pages.cached_api_read). Put it first among a viewset's bases. Only for viewsets whose
+    answers depend on nothing but the rows in the key's scope, the language and the date — not on the time of
+    day."""
+
+    def list(self, request, *args, **kwargs):
+        return public_pages.cached_api_read(
+            request, self, lambda: super(CachedListMixin, self).list(request, *args, **kwargs)
+        )
+
+
+class CachedReadsMixin(CachedListMixin):
+    """CachedListMixin, and the detail answers too (only on a viewset that has them: the router makes a
+    detail route for any viewset with a `retrieve`)."""
+
+    def retrieve(self, request, *args, **kwargs):
+        return public_pages.cached_api_read(
+            request, self, lambda: super(CachedReadsMixin, self).retrieve(request, *args, **kwargs)
+        )
 
 
 def _client_id(request) -> str:

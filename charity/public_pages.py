@@ -27,6 +27,7 @@ change. docs/performance.md has the reasoning and the figures.
 
 import datetime
 import functools
+import hashlib
 import re
 import secrets
 
@@ -37,8 +38,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from rest_framework.response import Response
 
-from .models import AuditAction
+from .models import Area, AuditAction
 
 # Writes that change nothing a public page shows.
 UNSEEN_ACTIONS = frozenset(
@@ -103,8 +105,33 @@ COMMUNITY_ACTIONS = frozenset(
     }
 )
 
+# Writes that change nothing the API answers either (a subset of UNSEEN_ACTIONS): the other unseen ones —
+# a need's sensitive details saved or their consent withdrawn, a staff role — change what some API caller
+# reads, so they bump the API's own version (`_API`).
+API_UNSEEN_ACTIONS = frozenset(
+    {
+        AuditAction.LOGGED_IN,
+        AuditAction.LOGIN_FAILED,
+        AuditAction.LOCKED_OUT,
+        AuditAction.PASSWORD_CHANGED,
+        AuditAction.PASSWORD_RESET_BY_CODE,
+        AuditAction.PASSWORD_RESET_BY_STAFF,
+        AuditAction.CODE_REQUESTED,
+        AuditAction.API_KEY_CREATED,
+        AuditAction.DATA_EXPORTED,
+        AuditAction.LEDGER_VERIFIED,
+        AuditAction.NEED_SENSITIVE_VIEWED,
+        AuditAction.NOTIFICATION_SETTING_CHANGED,
+    }
+)
+assert API_UNSEEN_ACTIONS <= UNSEEN_ACTIONS
+
 _PAGE_NUMBER = re.compile(r"\d{1,6}")
 _CITY = "city"
+_API = "api"
+# The length of one level of an area's path (treebeard's steplen): a community's tree versions are those of
+# its path and each of its prefixes, so a change in a community shows to a reader of any area above it.
+_STEPLEN = Area.steplen
 
 
 def _key(*parts) -> str:
@@ -123,13 +150,29 @@ def _bump(scopes) -> None:
     cache.set_many({_version_key(s): _new_token() for s in scopes}, timeout=None)
 
 
-def audit_recorded(event) -> None:
-    """Throw away the cached pages an audit event's change may alter (called for every event written)."""
+def tree_scopes(path: str) -> list[str]:
+    """The tree versions a change at the area with `path` bumps: its own and each ancestor's."""
+    return [f"tree:{path[:end]}" for end in range(_STEPLEN, len(path) + 1, _STEPLEN)]
+
+
+def _scopes_of(event) -> list:
     if event.action in UNSEEN_ACTIONS:
+        return [] if event.action in API_UNSEEN_ACTIONS else [_API]
+    if event.action not in COMMUNITY_ACTIONS or not event.area_id:
+        return [_CITY]
+    # The event's area as written (no query); without it, the API's readers are told through `_API`.
+    area = event._state.fields_cache.get("area")
+    return [event.area_id, *(tree_scopes(area.path) if area is not None else [_API])]
+
+
+def audit_recorded(event) -> None:
+    """Throw away the cached pages and API answers an audit event's change may alter (called for every
+    event written)."""
+    scopes = _scopes_of(event)
+    if not scopes:
         return
-    scope = event.area_id if event.action in COMMUNITY_ACTIONS and event.area_id else _CITY
-    _bump([scope])
-    transaction.on_commit(functools.partial(_bump, [scope]))
+    _bump(scopes)
+    transaction.on_commit(functools.partial(_bump, scopes))
 
 
 def _versions(scopes: list) -> dict:
@@ -222,3 +265,42 @@ def public_page(*, params: tuple = ()):
         return wrapper
 
     return decorator
+
+
+# --- API answers ------------------------------------------------------------------------------------------
+
+
+def cached_api_read(request, view, read):
+    """Serve a GET list or detail of a scoped API viewset to an organisation's key from the cache.
+
+    Hub organisations poll the same lists all day; an answer changes only when something is written in the
+    areas the key serves, or city-wide. The answer (its data, before rendering) is stored per viewset,
+    action, organisation, language, local date and full path with its query, under the versions of the city,
+    of the API and of each area the key serves (`tree_scopes`): any write below one of them, and any
+    city-wide write, makes the next read compute it afresh. Authentication and throttling run before this,
+    so a revoked key or a spent quota is refused as ever. Staff (session) reads are never cached: their
+    scope moves with their roles. `read()` computes the answer (a DRF Response).
+    """
+    from .models import OrganizationAPIKey
+
+    auth = getattr(request, "auth", None)
+    if settings.API_CACHE_SECONDS <= 0 or request.method != "GET" or not isinstance(auth, OrganizationAPIKey):
+        return read()
+    scope = getattr(auth, "verified_scope", None)
+    if scope is None:
+        return read()
+    language = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
+    target = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    view_name = f"{type(view).__module__}.{type(view).__qualname__}.{view.action}"
+    key = _key("api", view_name, auth.organization_id, language, timezone.localdate().isoformat(), target)
+    scopes = [_CITY, _API, *(f"tree:{path}" for path in scope.paths)]
+    entry = cache.get(key)
+    if entry is not None:
+        versions, status, data = entry
+        if _versions(list(versions)) == versions:
+            return Response(data, status=status)
+    versions = _versions(scopes)
+    response = read()
+    if response.status_code == 200 and not response.exception:
+        cache.set(key, (versions, response.status_code, response.data), timeout=settings.API_CACHE_SECONDS)
+    return response

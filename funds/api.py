@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from charity.api_auth import is_api_key
 from charity.api_common import (
     IDEMPOTENCY_KEY_PARAMETER,
+    CachedReadsMixin,
     FastRepresentationMixin,
     ScopedQuerysetMixin,
     StrictBooleanField,
@@ -186,7 +187,7 @@ class FundFilter(django_filters.FilterSet):
         "each purpose, in fen. Any other id is 404.",
     ),
 )
-class FundViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class FundViewSet(CachedReadsMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     scope_area_field = "community"
     queryset = Fund.objects.order_by("community_id", "kind", "name", "id")
     filterset_class = FundFilter
@@ -545,7 +546,11 @@ class DonationFilter(django_filters.FilterSet):
     ),
 )
 class DonationViewSet(
-    ScopedQuerysetMixin, ValuesListMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+    CachedReadsMixin,
+    ScopedQuerysetMixin,
+    ValuesListMixin,
+    mixins.CreateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     scope_area_field = "fund__community"
     serializer_class = DonationSerializer
