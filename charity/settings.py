@@ -248,6 +248,10 @@ PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=300 if 
 if PUBLIC_PAGE_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("PUBLIC_PAGE_CACHE_SECONDS must be 0 (off) or a number of seconds")
 PUBLIC_PAGE_CACHE_PREFIX = "public"
+# How long an organisation key's API answer is kept (charity/public_pages.py, cached_api_read); 0: never.
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=PUBLIC_PAGE_CACHE_SECONDS)
+if API_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(f"API_CACHE_SECONDS must be 0 or more, not {API_CACHE_SECONDS}")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
@@ -284,6 +288,24 @@ CELERY_BEAT_SCHEDULE = {
     "expire-exchange-items-daily": {
         "task": "resources.tasks.expire_exchange_items",
         "schedule": crontab(hour=0, minute=30),
+    },
+    "expire-signup-offers": {
+        "task": "volunteers.tasks.expire_signup_offers",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Allocation deadlines (docs/allocation.md): a vote closes and a notice ends within ten minutes of
+    # their time; the overdue-report flag is a daily look, told to the committee in the morning.
+    "close-due-votes": {
+        "task": "governance.tasks.close_due_votes",
+        "schedule": crontab(minute="*/10"),
+    },
+    "end-due-notices": {
+        "task": "governance.tasks.end_due_notices",
+        "schedule": crontab(minute="5-59/10"),
+    },
+    "flag-overdue-reports-daily": {
+        "task": "governance.tasks.flag_overdue_reports",
+        "schedule": crontab(hour=8, minute=10),
     },
 }
 
@@ -461,6 +483,10 @@ SPECTACULAR_SETTINGS = {
         "ResourceKindEnum": "resources.models.Resource.Kind",
         "ResourceStatusEnum": "resources.models.Resource.Status",
         "ResourceReachEnum": "resources.models.Resource.Reach",
+        # An event's kind and status, and a sign-up's status (volunteers/api/events.py).
+        "EventKindEnum": "volunteers.models.Event.Kind",
+        "EventStatusEnum": "volunteers.models.Event.Status",
+        "SignupStatusEnum": "volunteers.models.Signup.Status",
     },
 }
 
@@ -497,7 +523,7 @@ for _pair in filter(None, (p.strip() for p in env.str("NAMED_FUND_MIN_FEN_BY_HOS
     NAMED_FUND_MIN_FEN_BY_HOST[_host.strip()] = int(_fen)
 
 # Volunteers (DOMAIN.md "Volunteers"; VR, PIPL art. 31): under GUARDIAN_CONSENT_AGE a guardian consents;
-# under ACCOMPANIED_AGE a child takes part only with an adult; under MIN_AGE not at all (common local practice).
+# under ACCOMPANIED_AGE a child takes part only with an adult; under MIN_AGE not at all (local practice).
 VOLUNTEER_GUARDIAN_CONSENT_AGE = env.int("VOLUNTEER_GUARDIAN_CONSENT_AGE", default=14)
 VOLUNTEER_ACCOMPANIED_AGE = env.int("VOLUNTEER_ACCOMPANIED_AGE", default=10)
 VOLUNTEER_MIN_AGE = env.int("VOLUNTEER_MIN_AGE", default=6)
@@ -506,8 +532,17 @@ if not 0 <= VOLUNTEER_MIN_AGE <= VOLUNTEER_ACCOMPANIED_AGE <= VOLUNTEER_GUARDIAN
         "Volunteer ages: need 0 <= VOLUNTEER_MIN_AGE <= VOLUNTEER_ACCOMPANIED_AGE <= "
         "VOLUNTEER_GUARDIAN_CONSENT_AGE <= 18"
     )
+# Proposal attachments (quotes, plans, minutes, receipts, photos) are kept in the database, at most this size.
+PROPOSAL_ATTACHMENT_MAX_BYTES = env.int("PROPOSAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+if PROPOSAL_ATTACHMENT_MAX_BYTES < 1024:
+    raise ImproperlyConfigured("PROPOSAL_ATTACHMENT_MAX_BYTES must be at least 1024")
 # A waiting-list place promoted to an offered place must be confirmed within this many hours.
 SIGNUP_OFFER_HOURS = env.int("SIGNUP_OFFER_HOURS", default=24)
+# The CJK font embedded in certificate PDFs (volunteers/certificates.py): any TrueType/OpenType file or
+# collection pango reads; the image installs fonts-noto-cjk (Dockerfile).
+CERTIFICATE_FONT_PATH = env.str(
+    "CERTIFICATE_FONT_PATH", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+)
 if SIGNUP_OFFER_HOURS < 1:
     raise ImproperlyConfigured(f"SIGNUP_OFFER_HOURS must be at least 1, not {SIGNUP_OFFER_HOURS}")
 
@@ -577,6 +612,9 @@ LOGGING = {
             "filters": ["mask_mobiles"],
         },
         "django.request": {"filters": ["mask_mobiles"]},
+        # WeasyPrint reports each step of laying out a certificate PDF at INFO: noise, not news.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
     "root": {
         "handlers": ["console"],

@@ -25,7 +25,19 @@ def available_services() -> dict[str, bool]:
         "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
         "redis": bool(os.environ.get("REDIS_URL")),
         "browser": os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
+        "pdf": _can_make_pdfs(),
     }
+
+
+def _can_make_pdfs() -> bool:
+    """Certificate PDFs need WeasyPrint's pango and the CJK font of settings.CERTIFICATE_FONT_PATH."""
+    if not os.path.exists(settings.CERTIFICATE_FONT_PATH):
+        return False
+    try:
+        import weasyprint  # noqa: F401  (loads pango)
+    except OSError:
+        return False
+    return True
 
 
 def pytest_configure(config):
@@ -70,6 +82,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": "needs PostgreSQL: set DATABASE_URL=postgres://…",
         "redis": "needs Redis: set REDIS_URL=redis://…",
         "browser": "needs Chromium at /usr/bin/chromium (apt-get install chromium)",
+        "pdf": "needs pango and the CJK font of CERTIFICATE_FONT_PATH (apt-get install fonts-noto-cjk)",
     }
     available = available_services()
     for item in items:
@@ -86,6 +99,16 @@ def _fast_password_hasher():
     from django.test import override_settings
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _api_answers_not_cached():
+    """API answers are computed afresh in tests: most tests write rows with factories, which record no
+    audit event and so would not be seen behind a cached answer. tests/test_api_cache.py turns it on."""
+    from django.test import override_settings
+
+    with override_settings(API_CACHE_SECONDS=0):
         yield
 
 

@@ -48,6 +48,8 @@ def pages(fund, hub, guanbeigou):
         f"/communities/{guanbeigou.pk}/",
         f"/organizations/{hub.pk}/",
         f"/committees/{committee.pk}/",
+        f"/committees/community/{guanbeigou.pk}/proposals/",  # allocation proposals (issue 12)
+        f"/funds/{fund.pk}/where/",
         "/",
     ]
 

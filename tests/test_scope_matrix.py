@@ -50,6 +50,7 @@ from django.db import transaction
 from django.forms import ModelChoiceField
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone as django_timezone
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from import_export.formats.base_formats import CSV
 
@@ -58,12 +59,15 @@ from charity.services import Actor, create_api_key
 from funds import selectors as fund_selectors
 from funds import services as fund_services
 from funds.models import Donation, InvestmentIncome
+from governance import services as governance_services
 from governance.services import create_committee
 from needs import services as need_services
-from needs.models import Offer
+from needs.models import NeedSensitiveDetails, Offer
 from resources import services as resource_services
 from resources.models import Resource
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, community
+from tests.volunteers.factories import valid_resident_id
+from volunteers import services as volunteer_services
 
 A, B = "A", "B"
 SIDES = (A, B)
@@ -72,6 +76,7 @@ RANK = {None: 0, VIEWER: 1, STAFF: 2, MANAGER: 3}
 MISSING = "missing"  # the side of an id that exists nowhere
 MISSING_ID = 987654320
 MISSING_KEY = "nosuchkey.0"  # API keys have string ids
+PROPOSAL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 BAD_ID = "abc"
 LOGIN = "the admin's log-in page"
 # A rank that is not a rank: the manager role over the object's parent area (deleting an area takes it out
@@ -162,6 +167,7 @@ WHERE: dict[str, Callable] = {
     "funds.leftoverdecision": lambda o: o.fund.community,
     "funds.investmentincome": lambda o: o.fund.community,
     "governance.committee": lambda o: o.fund.community,
+    "governance.proposal": lambda o: o.fund.community,
     # needs registry
     "needs.need": lambda o: o.community,
     "needs.offer": lambda o: o.need.community,
@@ -170,6 +176,17 @@ WHERE: dict[str, Callable] = {
     "resources.loan": lambda o: o.resource.community,
     "resources.waitlistentry": lambda o: o.resource.community,
     "resources.claim": lambda o: o.resource.community,
+    # service hours and certificates (H)
+    "volunteers.servicerecord": lambda o: o.community,
+    "volunteers.certificate": lambda o: o.volunteer.person.community,
+    # volunteers and community leaders (a volunteer belongs to their person's community)
+    "volunteers.volunteer": lambda o: o.person.community,
+    "volunteers.leaderprofile": lambda o: o.person.community,
+    "volunteers.leaderrole": lambda o: o.person.community,
+    # events, series and sign-ups (E): an event's community
+    "volunteers.eventseries": lambda o: o.community,
+    "volunteers.event": lambda o: o.community,
+    "volunteers.signup": lambda o: o.event.community,
 }
 
 
@@ -286,6 +303,46 @@ def build_world() -> World:
         s: create_committee(fund=fund[s], name=f"{fund[s].name}管理委员会", actor=Actor.system())
         for s in SIDES
     }
+    # Allocation proposals: each community's resident sits on its committee; a proposal to the hub is put to
+    # the vote (the resident the only eligible member), a second one is a draft; a quote is on file.
+    proposal, proposal_draft, proposal_attachment = {}, {}, {}
+    for s in SIDES:
+        system = Actor.system()
+        governance_services.add_member(
+            committee=committee[s],
+            person=person[s],
+            role="member",
+            term_start=datetime.date(2025, 1, 1),
+            actor=system,
+        )
+
+        def propose(title, s=s, system=system):
+            return governance_services.create_proposal(
+                committee=committee[s],
+                fund=fund[s],
+                title=title,
+                summary=f"为老旧楼宇加装扶手{s}",
+                amount_fen=1_000,
+                beneficiary_organization=hub[s],
+                actor=system,
+            )
+
+        proposal[s] = propose(f"扶手提案{s}")
+        governance_services.submit_proposal(proposal=proposal[s], actor=system)
+        governance_services.open_voting(
+            proposal=proposal[s],
+            deadline=django_timezone.now() + datetime.timedelta(days=5),
+            actor=system,
+        )
+        proposal_draft[s] = propose(f"乒乓球场草稿{s}")
+        proposal_attachment[s] = governance_services.add_attachment(
+            proposal=proposal[s],
+            kind="quote",
+            name=f"报价{s}.pdf",
+            content=PROPOSAL_PDF,
+            content_type="application/pdf",
+            actor=system,
+        )
     entry = {s: donation[s].transaction.entries.order_by("id").first() for s in SIDES}
     group = {s: Group.objects.create(name=f"group {s}") for s in SIDES}
     category = {
@@ -348,7 +405,7 @@ def build_world() -> World:
 
     # The resources registry: a ladder in the tool library the resident waits for (a copy is free, so they
     # are told at once), a drill lent to the resident, and a hub's blankets in the exchange, claimed by them.
-    resource, loan, waitlist, claim = {}, {}, {}, {}
+    resource, loan, waitlist, claim, pledge = {}, {}, {}, {}, {}
     for s in SIDES:
         system = Actor.system()
         owner = PersonFactory(name=f"出借人{s}", mobile=f"1360000000{SIDES.index(s)}", community=area[s])
@@ -364,6 +421,79 @@ def build_world() -> World:
         loan[s] = resource_services.lend_tool(resource=drill, borrower=person[s], actor=system)
         blankets = new_resource(f"冬季棉被{s}", kind=Resource.Kind.GOODS, quantity=5, for_exchange=True)
         claim[s] = resource_services.claim_item(resource=blankets, person=person[s], actor=system)
+        # A lender's money pledge to the community's fund, for the honour page.
+        pledge[s] = new_resource(f"认捐{s}", kind=Resource.Kind.MONEY_PLEDGE, amount_fen=20_000, fund=fund[s])
+
+    # Volunteers: one of each community, registered by its staff, marked as a leader with a responsibility.
+    volunteer, leader, leader_role = {}, {}, {}
+    for s in SIDES:
+        i = SIDES.index(s)
+        vperson = PersonFactory(name=f"志愿者{s}", mobile=f"1350000000{i}", community=area[s])
+        volunteer[s] = volunteer_services.register_volunteer(
+            person=vperson,
+            id_type="resident_id",
+            id_number=valid_resident_id(serial=900 + i),
+            skills=f"心理咨询{s}",
+            source="staff",
+            actor=Actor.system(),
+        )
+        as_root = Actor(surface=AuditEvent.Surface.ADMIN, user=users["superuser"])
+        leader[s] = volunteer_services.mark_leader(person=vperson, found_through="event", actor=as_root)
+        leader_role[s] = volunteer_services.record_leader_role(
+            person=vperson, kind="committee_member", note=f"委员{s}", actor=as_root
+        )
+
+    # Service hours (H): a volunteer of each community with a record waiting for the hub (its organiser), and
+    # a certificate of a confirmed record. Built directly: the scope table checks who reaches them.
+    service_record, certificate = {}, {}
+    for s in SIDES:
+        from tests.volunteers.factories import make_record, make_volunteer
+        from volunteers.models import Certificate
+
+        server = make_volunteer(PersonFactory(name=f"服务志愿者{s}", community=area[s]))
+        service_record[s] = make_record(server, organizer=hub[s], days_ago=3, status="submitted")
+        certified = make_record(server, organizer=hub[s], days_ago=5, status="confirmed")
+        certificate[s] = Certificate.objects.create(
+            issuer=hub[s],
+            sequence=1,
+            number=f"2026-{hub[s].pk:04d}-00001-SCOPE{s}",
+            volunteer=server,
+            content=certified.content,
+            first_date=datetime.date(2026, 1, 5),
+            last_date=datetime.date(2026, 1, 5),
+            total_minutes=certified.minutes,
+            person_in_charge="负责人",
+            handler="经办人",
+            contact="0937",
+            issued_on=datetime.date(2026, 1, 6),
+            issued_by=users["superuser"],
+        )
+        certificate[s].records.add(certified)
+
+    # Events (E): a series of each community, an event starting in half an hour (check-in open, sign-up
+    # open) with a volunteer role, a resident signed up, and a resident the API signs up. Built directly.
+    series, event, signup, joiner = {}, {}, {}, {}
+    for s in SIDES:
+        from tests.volunteers.factories import make_event, make_signup
+        from volunteers.models import EventSeries
+
+        i = SIDES.index(s)
+        series[s] = EventSeries.objects.create(community=area[s], organizer=hub[s], name=f"一起系列{s}")
+        soon = datetime.timedelta(minutes=30)
+        event[s] = make_event(
+            area[s],
+            organizer=hub[s],
+            series=series[s],
+            title=f"一起·义诊{s}",
+            starts_in=soon,
+            roles=[(f"引导{s}", 2)],
+        )
+        event[s].signup_deadline = event[s].starts_at
+        event[s].save(update_fields=["signup_deadline"])
+        signup[s] = make_signup(
+            event[s], PersonFactory(name=f"报名人{s}", mobile=f"1340000000{i}", community=area[s])
+        )
+        joiner[s] = PersonFactory(name=f"新报名人{s}", mobile=f"1340000001{i}", community=area[s])
 
     objects = {
         "charity.area": area,
@@ -382,6 +512,7 @@ def build_world() -> World:
         "funds.leftoverdecision": {s: promises[s][1] for s in SIDES},
         "funds.investmentincome": {s: promises[s][2] for s in SIDES},
         "governance.committee": committee,
+        "governance.proposal": proposal,
         "auth.group": group,
         "charity.category": category,
         "needs.need": need,
@@ -390,6 +521,14 @@ def build_world() -> World:
         "resources.loan": loan,
         "resources.waitlistentry": waitlist,
         "resources.claim": claim,
+        "volunteers.servicerecord": service_record,
+        "volunteers.certificate": certificate,
+        "volunteers.volunteer": volunteer,
+        "volunteers.leaderprofile": leader,
+        "volunteers.leaderrole": leader_role,
+        "volunteers.eventseries": series,
+        "volunteers.event": event,
+        "volunteers.signup": signup,
     }
     roots = {
         "viewer_A": (a.path,),
@@ -414,6 +553,9 @@ def build_world() -> World:
             hub[s].name,
             fund[s].name,
             committee[s].name,
+            f"扶手提案{s}",
+            f"乒乓球场草稿{s}",
+            f"报价{s}.pdf",
             api_key[s].prefix,
             need[s].summary,
             f"受助人{s}",
@@ -421,8 +563,19 @@ def build_world() -> World:
             f"冬季棉被{s}",
             f"电钻{s}",
             f"梯子{s}",
+            f"认捐{s}",
             f"出借人{s}",
             f"1360000000{SIDES.index(s)}",
+            f"志愿者{s}",
+            f"1350000000{SIDES.index(s)}",
+            volunteer[s].number,
+            valid_resident_id(serial=900 + SIDES.index(s)),
+            f"心理咨询{s}",
+            f"一起系列{s}",
+            f"一起·义诊{s}",
+            f"报名人{s}",
+            f"1340000000{SIDES.index(s)}",
+            f"1340000001{SIDES.index(s)}",
             tag,
             *staff_names,
         }
@@ -436,7 +589,15 @@ def build_world() -> World:
     identity["resident_A"] |= {person[A].name}
     return World(
         objects=objects,
-        extra={"recorded_by_staff": recorded_by_staff, "street": street},
+        extra={
+            "recorded_by_staff": recorded_by_staff,
+            "street": street,
+            "pledge": pledge,
+            "person": person,
+            "proposal_draft": proposal_draft,
+            "proposal_attachment": proposal_attachment,
+            "event_joiner": joiner,
+        },
         roots=roots,
         sessions=sessions,
         keys={"hub_key_A": key[A], "hub_key_B": key[B]},
@@ -621,6 +782,8 @@ ADMIN_MODELS = {
     "funds.leftoverdecision": AdminSpec(add=MANAGER, change=None, delete=None),
     "funds.investmentincome": AdminSpec(change=None, delete=None),
     "governance.committee": AdminSpec(delete=None),  # a committee and its members' history stay
+    # A proposal's page is its record, read-only: every change is a step (a custom view below); never deleted.
+    "governance.proposal": AdminSpec(change=None, delete=None),
     # A need is declined or withdrawn, never deleted; offers are decided on the portal, only read here.
     "needs.need": AdminSpec(delete=None, import_=STAFF, export=VIEWER),
     "needs.offer": READ_ONLY,
@@ -630,6 +793,19 @@ ADMIN_MODELS = {
     "resources.loan": AdminSpec(delete=None),
     "resources.waitlistentry": READ_ONLY,
     "resources.claim": READ_ONLY,
+    # Records are entered, never edited (confirmed or rejected by actions); certificates come from an action.
+    "volunteers.servicerecord": AdminSpec(change=None, delete=None),
+    "volunteers.certificate": READ_ONLY,
+    # A volunteer leaves, never deleted (actions suspend, reinstate, record leaving); "add" registers through
+    # the service. A leader's profile is read (its page is the leader's reach); responsibilities end.
+    "volunteers.volunteer": AdminSpec(delete=None, import_=STAFF, export=VIEWER),
+    "volunteers.leaderprofile": AdminSpec(change=None, delete=None),
+    "volunteers.leaderrole": AdminSpec(delete=None),
+    # Events and series are cancelled or renamed, never deleted; a sign-up is added at the desk (the service's
+    # rules), never edited, and moved on by actions (cancel, check in, check out).
+    "volunteers.eventseries": AdminSpec(delete=None),
+    "volunteers.event": AdminSpec(delete=None),
+    "volunteers.signup": AdminSpec(change=None, delete=None),
 }
 
 
@@ -968,6 +1144,31 @@ ACTIONS = {
     "resources.claim.cancel_claims": ActionSpec(
         need=lambda spec: STAFF, done=lambda c: c.status == "cancelled"
     ),
+    "volunteers.servicerecord.confirm_records": ActionSpec(
+        need=lambda spec: STAFF, done=lambda r: r.status == "confirmed"
+    ),
+    # These two first show a page asking why / for the issuer's details: nothing is done yet.
+    "volunteers.servicerecord.reject_records": ActionSpec(need=lambda spec: STAFF),
+    "volunteers.servicerecord.issue_certificate": ActionSpec(need=lambda spec: STAFF),
+    "volunteers.servicerecord.export_national": ActionSpec(need=lambda spec: VIEWER),
+    "volunteers.volunteer.suspend_volunteers": ActionSpec(
+        need=lambda spec: STAFF, done=lambda v: v.status == "suspended"
+    ),
+    "volunteers.volunteer.reinstate_volunteers": ActionSpec(need=lambda spec: STAFF),
+    "volunteers.volunteer.mark_left": ActionSpec(need=lambda spec: STAFF, done=lambda v: v.status == "left"),
+    "volunteers.leaderrole.end_roles": ActionSpec(
+        need=lambda spec: STAFF, done=lambda r: r.ended_on is not None
+    ),
+    # Cancelling events first shows a page asking for the reason: nothing is done yet.
+    "volunteers.event.cancel_events": ActionSpec(need=lambda spec: STAFF),
+    "volunteers.signup.cancel_signups": ActionSpec(
+        need=lambda spec: STAFF, done=lambda s: s.status == "cancelled"
+    ),
+    "volunteers.signup.check_in_signups": ActionSpec(
+        need=lambda spec: STAFF, done=lambda s: s.checked_in_at is not None
+    ),
+    # Nobody is checked in yet: refused with a message (the scoping is what this row checks).
+    "volunteers.signup.check_out_signups": ActionSpec(need=lambda spec: STAFF),
 }
 
 
@@ -1134,6 +1335,119 @@ def check_sensitive_page(world, role, case):
     assert_no_leak(world, role, response)
 
 
+def check_sensitive_edit_page(world, role, case, method):
+    """Entering or correcting the sensitive details: as the sensitive view (staff of the need's area with
+    `needs.view_sensitive`, which only the superuser holds here); opening the filled-in form is an audited
+    view; a refused POST changes no record and writes no event."""
+    label = "needs.need"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    if expected == 200 and role.kind != SUPERUSER:
+        expected = 403  # in scope, but without the permission
+    url = admin_url(label, "sensitive_edit", world, case.target)
+    client = world.client(role)
+    events = {a: AuditEvent.objects.filter(action=a).count() for a in SENSITIVE_EVENTS}
+    records = list(NeedSensitiveDetails.objects.order_by("pk").values())
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+    else:
+        hub = world.obj("charity.organization", side) if side in SIDES else None
+        data = {
+            "s_name": "更正后的姓名",
+            "legal_basis": "consent",
+            "consent_given_by": "beneficiary",
+            "consent_publish_summary": "on",
+            "share_with": [hub.pk] if hub else [],
+        }
+        response = client.post(url, data)
+        assert_status(response, 302 if expected == 200 else expected)
+    done = {a: AuditEvent.objects.filter(action=a).count() - events[a] for a in SENSITIVE_EVENTS}
+    if expected == 200 and method == "GET":
+        assert done == {"need.sensitive_viewed": 1, "need.sensitive_saved": 0}, done
+    elif expected == 200:
+        assert done["need.sensitive_saved"] == 1, done
+        assert list(NeedSensitiveDetails.objects.order_by("pk").values()) != records
+    else:
+        assert done == {"need.sensitive_viewed": 0, "need.sensitive_saved": 0}, f"{role.name}: {done}"
+        assert list(NeedSensitiveDetails.objects.order_by("pk").values()) == records
+    assert_no_leak(world, role, response)
+
+
+SENSITIVE_EVENTS = ("need.sensitive_viewed", "need.sensitive_saved")
+
+
+def check_honour_page(world, role, case, method):
+    """Honouring a money pledge (a donation posted to the fund): staff of the pledge's community; out of scope
+    answers like a missing pledge; a refused POST records no donation and leaves the pledge open."""
+    label = "resources.resource"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    pledges = world.extra["pledge"]
+    pk = pledges[side].pk if side in SIDES else MISSING_ID
+    url = reverse("admin:resources_resource_honour", args=[pk])
+    if case.target == "bad_id":
+        url = url.replace(str(MISSING_ID), BAD_ID)
+    client = world.client(role)
+    before = list(Resource.objects.filter(pk__in=[p.pk for p in pledges.values()]).order_by("pk").values())
+    donations = Donation.objects.count()
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+    else:
+        fund = pledges[side].fund if side in SIDES else world.obj("funds.fund", A)
+        data = {"fund": fund.pk, "received_on": "2026-03-01", "receipt_no": f"RCPT-PLEDGE-{side}"}
+        response = client.post(url, data)
+        assert_status(response, 302 if expected == 200 else expected)
+    if method == "POST" and expected == 200:
+        assert Donation.objects.count() == donations + 1
+        assert Resource.objects.get(pk=pk).donation_id is not None
+    else:
+        assert Donation.objects.count() == donations, f"{role.name} recorded a donation"
+        after = Resource.objects.filter(pk__in=[p.pk for p in pledges.values()]).order_by("pk").values()
+        assert list(after) == before
+    assert_no_leak(world, role, response)
+
+
+def check_volunteer_id_page(world, role, case, method):
+    """The audited ID number page: staff of the volunteer's area with `volunteers.view_sensitive_volunteer`
+    (only the superuser holds it here); out of scope 404 like a missing volunteer; only a POST shows the
+    number, and writes one audit event."""
+    label = "volunteers.volunteer"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], VIEWER, side)
+    if expected == 200 and role.kind != SUPERUSER:
+        expected = 403  # in scope, but without the permission
+    url = admin_url(label, "id_number", world, case.target)
+    before = AuditEvent.objects.filter(action="volunteer.id_revealed").count()
+    client = world.client(role)
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+    else:
+        response = client.post(url, {})
+    assert_status(response, expected)
+    revealed = AuditEvent.objects.filter(action="volunteer.id_revealed").count() - before
+    assert revealed == (1 if expected == 200 and method == "POST" else 0), (
+        f"{revealed} events for {role.name}"
+    )
+    if expected == 200:
+        number = valid_resident_id(serial=900 + SIDES.index(side))
+        assert (number in text_of(response)) == (method == "POST"), f"{role.name} {method}"
+    assert_no_leak(world, role, response)
+
+
+def check_leader_reach_page(world, role, case):
+    """A leader's path and reach: whoever sees the leader's community; out of scope 404 like a missing one."""
+    label = "volunteers.leaderprofile"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], VIEWER, side)
+    response = world.client(role).get(
+        admin_url(label, "reach", world, case.target), follow=case.target == "bad_id"
+    )
+    assert_status(response, expected)
+    assert_no_leak(world, role, response)
+
+
 def fresh_path(area):
     return Area.objects.get(pk=area.pk).path
 
@@ -1218,7 +1532,119 @@ def check_public(world, role, case, url):
     assert_status(response, 200)
 
 
+def check_certificate_revoke(world, role, case, method):
+    """Revoking a certificate: staff of the volunteer's community; out of scope like absent."""
+    label = "volunteers.certificate"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = admin_url(label, "revoke", world, case.target)
+    client = world.client(role)
+    before = snapshots(world, label)
+    if method == "GET":
+        response = client.get(url)
+        assert_status(response, expected)
+    else:
+        response = client.post(url, {"reason": "登记有误"})
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.fresh(label, side).revoked_at is not None
+        else:
+            assert snapshots(world, label) == before, "a refused revocation changed a certificate"
+    assert_no_leak(world, role, response)
+
+
+def _event_page_url(world, name, case):
+    side = side_of(case.target)
+    pk = world.obj("volunteers.event", side).pk if side in SIDES else MISSING_ID
+    url = reverse(name, args=[pk])
+    return url.replace(str(MISSING_ID), BAD_ID) if case.target == "bad_id" else url
+
+
+def check_event_desk(world, role, case, method):
+    """The check-in desk: seen by whoever sees the event's community, used (POST) by its staff; out of
+    scope 404 like a missing event; a refused POST checks no one in."""
+    label = "volunteers.event"
+    side = side_of(case.target)
+    need = VIEWER if method == "GET" else STAFF
+    expected = admin_answer(role, ADMIN_MODELS[label], need, side)
+    url = _event_page_url(world, "admin:volunteers_event_desk", case)
+    client = world.client(role)
+    signups = world.objects["volunteers.signup"]
+    before = snapshots(world, "volunteers.signup")
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+        if expected == 200:
+            assert signups[side].person.name in text_of(response)
+    else:
+        target = signups[side] if side in SIDES else signups[A]
+        response = client.post(url, {"signup": target.pk, "op": "in"})
+        assert_status(response, 302 if expected == 200 else expected)
+    if method == "POST" and expected == 200:
+        assert world.fresh("volunteers.signup", side).checked_in_at is not None
+    else:
+        assert snapshots(world, "volunteers.signup") == before, f"{role.name} checked someone in"
+    assert_no_leak(world, role, response)
+
+
+def check_event_poster(world, role, case):
+    """The printable QR poster: whoever sees the event's community; out of scope 404 like a missing one."""
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS["volunteers.event"], VIEWER, side)
+    url = _event_page_url(world, "admin:volunteers_event_poster", case)
+    response = world.client(role).get(url, follow=case.target == "bad_id")
+    assert_status(response, expected)
+    if expected == 200:
+        assert "<svg" in text_of(response)
+    assert_no_leak(world, role, response)
+
+
+def proposal_url(world, case, url_name, *rest):
+    side = side_of(case.target)
+    pk = world.obj("governance.proposal", side).pk if side in SIDES else MISSING_ID
+    url = reverse(f"admin:{url_name}", args=[pk, *rest])
+    return url.replace(f"/{MISSING_ID}/", f"/{BAD_ID}/") if case.target == "bad_id" else url
+
+
+def check_proposal_step(world, role, case, method):
+    """A step of a proposal's lifecycle (here: withdrawing it): staff of the proposal's community; a viewer
+    403; out of scope 404 like a missing proposal; a refused POST changes nothing."""
+    label = "governance.proposal"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = proposal_url(world, case, "governance_proposal_step", "withdraw")
+    client = world.client(role)
+    before = snapshots(world, label)
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+    else:
+        response = client.post(url, {"reason": "改由物业出资"})
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.fresh(label, side).status == "withdrawn"
+        else:
+            assert snapshots(world, label) == before, "a refused step changed a proposal"
+    assert_no_leak(world, role, response)
+
+
+def check_proposal_attachment(world, role, case):
+    """A proposal's document: whoever sees the proposal's community, as a download; out of scope 404."""
+    label = "governance.proposal"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], VIEWER, side)
+    attachment = world.extra["proposal_attachment"][side if side in SIDES else A]
+    url = proposal_url(world, case, "governance_proposal_attachment", attachment.pk)
+    response = world.client(role).get(url, follow=case.target == "bad_id")
+    assert_status(response, expected)
+    if expected == 200:
+        assert response.content == PROPOSAL_PDF and response["X-Content-Type-Options"] == "nosniff"
+    assert_no_leak(world, role, response)
+
+
 CUSTOM_ADMIN = {
+    "admin:governance.proposal:governance_proposal_step",
+    "admin:governance.proposal:governance_proposal_attachment",
     "admin:charity.person:charity_person_password",
     "admin:auth.user:auth_user_password_change",
     "admin:funds.donation:funds_donation_refund",
@@ -1228,6 +1654,13 @@ CUSTOM_ADMIN = {
     "admin:charity.area:children/<str:parent_id>/",
     "admin:charity.area:javascript-catalog",
     "admin:needs.need:needs_need_sensitive",
+    "admin:needs.need:needs_need_sensitive_edit",
+    "admin:resources.resource:resources_resource_honour",
+    "admin:volunteers.certificate:volunteers_certificate_revoke",
+    "admin:volunteers.volunteer:volunteers_volunteer_id_number",
+    "admin:volunteers.leaderprofile:volunteers_leaderprofile_reach",
+    "admin:volunteers.event:volunteers_event_desk",
+    "admin:volunteers.event:volunteers_event_poster",
 }
 
 
@@ -1273,6 +1706,63 @@ def custom_admin_cases(key) -> list[Case]:
         return [
             *cases(key, check_sensitive_page, ALL, objects),
             *cases(key, check_sensitive_page, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:resources.resource:resources_resource_honour":
+        return [
+            *cases(key, check_honour_page, ALL, objects, "GET"),
+            *cases(key, check_honour_page, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_honour_page, ALL, objects, "POST"),
+            *cases(key + " POST", check_honour_page, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:needs.need:needs_need_sensitive_edit":
+        return [
+            *cases(key, check_sensitive_edit_page, ALL, objects, "GET"),
+            *cases(key, check_sensitive_edit_page, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_sensitive_edit_page, ALL, objects, "POST"),
+            *cases(key + " POST", check_sensitive_edit_page, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:volunteers.volunteer:volunteers_volunteer_id_number":
+        return [
+            *cases(key, check_volunteer_id_page, ALL, objects, "GET"),
+            *cases(key, check_volunteer_id_page, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_volunteer_id_page, ALL, objects, "POST"),
+            *cases(key + " POST", check_volunteer_id_page, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:volunteers.leaderprofile:volunteers_leaderprofile_reach":
+        return [
+            *cases(key, check_leader_reach_page, ALL, objects),
+            *cases(key, check_leader_reach_page, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:volunteers.certificate:volunteers_certificate_revoke":
+        return [
+            *cases(key, check_certificate_revoke, ALL, objects, "GET"),
+            *cases(key, check_certificate_revoke, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_certificate_revoke, ALL, objects, "POST"),
+            *cases(key + " POST", check_certificate_revoke, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:volunteers.event:volunteers_event_desk":
+        return [
+            *cases(key, check_event_desk, ALL, objects, "GET"),
+            *cases(key, check_event_desk, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_event_desk, ALL, objects, "POST"),
+            *cases(key + " POST", check_event_desk, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:volunteers.event:volunteers_event_poster":
+        return [
+            *cases(key, check_event_poster, ALL, objects),
+            *cases(key, check_event_poster, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:governance.proposal:governance_proposal_step":
+        return [
+            *cases(key, check_proposal_step, ALL, objects, "GET"),
+            *cases(key, check_proposal_step, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_proposal_step, ALL, objects, "POST"),
+            *cases(key + " POST", check_proposal_step, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:governance.proposal:governance_proposal_attachment":
+        return [
+            *cases(key, check_proposal_attachment, ALL, objects),
+            *cases(key, check_proposal_attachment, ("staff_A",), ("missing", "bad_id")),
         ]
     if key == "admin:charity.area:javascript-catalog":
         url = admin_url("charity.area", "changelist") + "jsi18n/"
@@ -1610,6 +2100,72 @@ def check_api_offer(world, role, case, name):
     assert Resource.objects.count() == before, "a refused request offered a resource"
 
 
+def check_api_hours_record(world, role, case, name):
+    """Recording hours: in the communities where one may record, for a volunteer one may see; elsewhere
+    refused exactly as a community that does not exist, with nothing written."""
+    from volunteers.models import ServiceRecord
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = ServiceRecord.objects.count()
+    record = world.obj("volunteers.servicerecord", side if side in SIDES else A)
+    day = datetime.date.today() - datetime.timedelta(days=10)
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    start = datetime.datetime.combine(day, datetime.time(9, tzinfo=china))
+
+    def send(community_pk):
+        body = {
+            "volunteer_number": record.volunteer.number,
+            "community": community_pk,
+            "content": "一起·公益集市",
+            "started_at": start.isoformat(),
+            "ended_at": (start + datetime.timedelta(hours=2)).isoformat(),
+        }
+        if role.kind != KEY:
+            body["organizer"] = world.obj("charity.organization", side if side in SIDES else A).pk
+        return post_json(client, api_url(name), body)
+
+    community_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    response = send(community_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert ServiceRecord.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, send(MISSING_ID), community_pk, MISSING_ID)
+    assert ServiceRecord.objects.count() == before, "a refused request recorded hours"
+
+
+def check_api_hours_confirm(world, role, case, name):
+    """Confirming hours: staff (not viewers) of the record's community, or the organiser's own key."""
+    label = "volunteers.servicerecord"
+    client = world.client(role)
+    side = side_of(case.target)
+    record = world.obj(label, side) if side in SIDES else None
+    pk = record.pk if record else MISSING_ID
+    response = post_json(client, reverse(name, args=[pk]), {})
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    own_org = role.kind != KEY or (
+        record is not None and record.organizer_id == world.obj("charity.organization", role.home).pk
+    )
+    if expected == 200 and role.rank(side) >= RANK[STAFF] and own_org:
+        assert_api_status(response, 200)
+        assert world.fresh(label, side).status == "confirmed"
+        return
+    if expected == 200:
+        assert_api_status(response, {400, 403, 404, 409})
+    else:
+        assert_api_status(response, expected)
+    if record is not None:
+        assert world.fresh(label, side).status == "submitted", f"{role.name} was refused but confirmed"
+
+
 def check_api_public(world, role, case, name):
     response = world.client(role).get(reverse(name))
     assert_status(response, 200)
@@ -1618,6 +2174,264 @@ def check_api_public(world, role, case, name):
 def check_api_not_found(world, role, case):
     response = world.client(role).get("/api/v1/no-such-route/")
     assert_api_status(response, 404)
+
+
+def check_api_event_create(world, role, case, name):
+    """Creating an event: in the communities where one may act; elsewhere refused as if the community did
+    not exist. Staff name the organiser; a key creates its own organisation's."""
+    from volunteers.models import Event
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Event.objects.count()
+    starts = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=9)
+
+    def create(community_pk):
+        body = {
+            "community": community_pk,
+            "kind": "free_clinic",
+            "title": "一起·社区义诊",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + datetime.timedelta(hours=2)).isoformat(),
+            "capacity": 10,
+        }
+        if role.kind != KEY:
+            body["organizer"] = world.obj("charity.organization", side if side in SIDES else A).pk
+        return post_json(client, api_url(name), body)
+
+    community_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    response = create(community_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Event.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, create(MISSING_ID), community_pk, MISSING_ID)
+    assert Event.objects.count() == before, "a refused request created an event"
+
+
+def check_api_event_signup(world, role, case, name):
+    """Signing a resident up: staff (not viewers) or a key serving the event's community; an event out of
+    scope is 404 like a missing one; nothing is written when refused."""
+    from volunteers.models import Signup
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Signup.objects.count()
+    event = world.obj("volunteers.event", side) if side in SIDES else None
+    person = world.extra["event_joiner"][side if side in SIDES else A]
+    response = post_json(
+        client, reverse(name, args=[event.pk if event else MISSING_ID]), {"person": person.pk}
+    )
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Signup.objects.count() == before + 1
+        return
+    if expected == 200:
+        assert_api_status(response, {400, 403, 404})
+    else:
+        assert_api_status(response, expected)
+        if side in SIDES and role.name in ("staff_A", "hub_key_A"):
+            missing = post_json(client, reverse(name, args=[MISSING_ID]), {"person": person.pk})
+            same_answer(response, missing, event.pk, MISSING_ID)
+    assert Signup.objects.count() == before, "a refused request signed someone up"
+
+
+def proposal_target(world, case):
+    side = side_of(case.target)
+    return side, (world.obj("governance.proposal", side).pk if side in SIDES else MISSING_ID)
+
+
+def proposal_to(world, side, status):
+    """Bring `side`'s proposal to `status` through the services: its resident (the only eligible member)
+    votes yes (→ notice); the notice's end is moved into the past and ended (→ payable); a tranche is paid."""
+    from governance.models import Proposal
+
+    proposal = world.fresh("governance.proposal", side)
+    voter = world.extra["person"][side].user
+    governance_services.cast_vote(
+        proposal=proposal, choice="yes", actor=Actor(surface=AuditEvent.Surface.PORTAL, user=voter)
+    )
+    if status == "notice":
+        return
+    Proposal.objects.filter(pk=proposal.pk).update(
+        notice_ends_at=django_timezone.now() - datetime.timedelta(seconds=1)
+    )
+    governance_services.end_due_notices()
+    if status == "payable":
+        return
+    governance_services.disburse(
+        proposal=proposal,
+        amount_fen=500,
+        paid_on=django_timezone.localdate(),
+        reference=f"HB-{side}",
+        actor=Actor.system(),
+    )
+
+
+def check_api_propose(world, role, case, name):
+    """Drafting a proposal: staff (not viewers) of the fund's community, or a key serving it; elsewhere
+    refused as if the fund did not exist, with nothing written."""
+    from governance.models import Proposal
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Proposal.objects.count()
+    beneficiary = world.obj("charity.organization", side if side in SIDES else A)
+
+    def propose(fund_pk):
+        body = {
+            "fund": fund_pk,
+            "title": "乒乓球场",
+            "summary": "翻新小区乒乓球场。",
+            "amount_fen": 500,
+            "beneficiary_organization": beneficiary.pk,
+        }
+        return post_json(client, api_url(name), body)
+
+    fund_pk = world.obj("funds.fund", side).pk if side in SIDES else MISSING_ID
+    response = propose(fund_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Proposal.objects.count() == before + 1
+        return
+    else:
+        assert_api_status(response, {400, 403, 404})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, propose(MISSING_ID), fund_pk, MISSING_ID)
+    assert Proposal.objects.count() == before, "a refused request drafted a proposal"
+
+
+def check_api_proposal_submit(world, role, case, name):
+    """Submitting a draft: staff (not viewers) of its community; a key only its own drafts (these are
+    staff's: 404 as absent); out of scope 404 as absent; nothing changed when refused."""
+    from governance.models import Proposal
+
+    client = world.client(role)
+    side = side_of(case.target)
+    drafts = world.extra["proposal_draft"]
+    pk = drafts[side].pk if side in SIDES else MISSING_ID
+    rows = Proposal.objects.filter(pk__in=[d.pk for d in drafts.values()]).order_by("pk")
+    before = list(rows.values())
+    response = post_json(client, reverse(name, args=[pk]), {})
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.kind != KEY and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 200)
+        assert Proposal.objects.get(pk=pk).status == "submitted"
+        return
+    assert_api_status(response, {403, 404} if expected == 200 else expected)
+    assert list(rows.values()) == before, f"a refused submission by {role.name} changed a draft"
+    if side in SIDES and not role.sees(side):
+        same_answer(response, post_json(client, reverse(name, args=[MISSING_ID]), {}), pk, MISSING_ID)
+
+
+def check_api_proposal_vote(world, role, case, name):
+    """Voting: a committee member's own login only. Each community's resident sits on its committee:
+    resident_A votes on A's proposal, and on B's gets 404 as on none. Staff sit on no committee (404), a key
+    is refused whatever the id (403), the anonymous 401; nothing changed when refused."""
+    from governance.models import Ballot
+
+    side, pk = proposal_target(world, case)
+    client = world.client(role)
+    before = list(Ballot.objects.order_by("pk").values())
+    response = post_json(client, reverse(name, args=[pk]), {"choice": "yes"})
+    assert_no_leak(world, role, response)
+    if role.kind == RESIDENT and side == A:
+        assert_api_status(response, 200)
+        assert world.fresh("governance.proposal", A).status == "notice"
+        return
+    expected = {ANONYMOUS: 401, KEY: 403}.get(role.kind, 404)
+    assert_api_status(response, expected)
+    assert list(Ballot.objects.order_by("pk").values()) == before, f"{role.name}'s refused vote counted"
+    if expected == 404 and side in SIDES:
+        missing = post_json(client, reverse(name, args=[MISSING_ID]), {"choice": "yes"})
+        same_answer(response, missing, pk, MISSING_ID)
+
+
+def check_api_proposal_objection(world, role, case, name):
+    """Objecting: a resident's own login, on a proposal of their community in public notice (A's, voted
+    there first); another community's is 404 as none; staff (no resident) and keys 403; the anonymous 401."""
+    from governance.models import Objection
+
+    proposal_to(world, A, "notice")
+    side, pk = proposal_target(world, case)
+    client = world.client(role)
+    before = Objection.objects.count()
+    response = post_json(client, reverse(name, args=[pk]), {"reason": "价格偏高，请公开比价"})
+    assert_no_leak(world, role, response)
+    if role.kind == RESIDENT and side == A:
+        assert_api_status(response, 201)
+        assert Objection.objects.count() == before + 1
+        return
+    if role.kind == RESIDENT:
+        assert_api_status(response, 404)
+        missing = post_json(client, reverse(name, args=[MISSING_ID]), {"reason": "价格偏高，请公开比价"})
+        same_answer(response, missing, pk, MISSING_ID)
+    else:
+        assert_api_status(response, {ANONYMOUS: 401, KEY: 403}.get(role.kind, {403}))
+    assert Objection.objects.count() == before, f"{role.name}'s refused objection was kept"
+
+
+def check_api_proposal_pay(world, role, case, name):
+    """Recording a payment: staff (not viewers) of the proposal's community; a key 403; out of scope 404 as
+    none. Both proposals are made payable first."""
+    for s in SIDES:
+        proposal_to(world, s, "payable")
+    side, pk = proposal_target(world, case)
+    client = world.client(role)
+    before = snapshots(world, "governance.proposal")
+    body = {"amount_fen": 500, "paid_on": f"{django_timezone.localdate():%Y-%m-%d}", "reference": "HB-1"}
+    response = post_json(client, reverse(name, args=[pk]), body)
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.kind != KEY and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert world.fresh("governance.proposal", side).disbursed_fen == 500
+        return
+    assert_api_status(response, {403} if expected == 200 else expected)
+    assert snapshots(world, "governance.proposal") == before, f"{role.name}'s refused payment was recorded"
+    if side in SIDES and not role.sees(side):
+        same_answer(response, post_json(client, reverse(name, args=[MISSING_ID]), body), pk, MISSING_ID)
+
+
+def check_api_proposal_report(world, role, case, name):
+    """Reporting: staff (not viewers) of the proposal's community, or the key of the organisation that got
+    the money (each side's hub); another key 404 as none. Both proposals are paid first."""
+    for s in SIDES:
+        proposal_to(world, s, "disbursed")
+    side, pk = proposal_target(world, case)
+    client = world.client(role)
+    before = snapshots(world, "governance.proposal")
+    body = {"outcomes": "扶手已安装，老人上下楼方便了。"}
+    response = post_json(client, reverse(name, args=[pk]), body)
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.rank(side) >= RANK[STAFF]:  # staff, or the receiving hub's key
+        assert_api_status(response, 201)
+        assert world.fresh("governance.proposal", side).status == "reported"
+        return
+    assert_api_status(response, {403} if expected == 200 else expected)
+    assert snapshots(world, "governance.proposal") == before, f"{role.name}'s refused report was kept"
+    if side in SIDES and not role.sees(side):
+        same_answer(response, post_json(client, reverse(name, args=[MISSING_ID]), body), pk, MISSING_ID)
+
+
+def api_proposal_write(check):
+    return lambda key, name: [
+        *cases(key, check, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check, ("staff_A", "hub_key_A", "resident_A"), ("missing",), name),
+    ]
 
 
 def api_detail(label, rows=None):
@@ -1667,6 +2481,14 @@ API = {
     ],
     "api:committee-list:GET": api_list("governance.committee"),
     "api:committee-detail:GET": api_detail("governance.committee"),
+    "api:proposal-list:GET": api_list("governance.proposal"),
+    "api:proposal-detail:GET": api_detail("governance.proposal"),
+    "api:proposal-list:POST": api_proposal_write(check_api_propose),
+    "api:proposal-submit:POST": api_proposal_write(check_api_proposal_submit),
+    "api:proposal-votes:POST": api_proposal_write(check_api_proposal_vote),
+    "api:proposal-objections:POST": api_proposal_write(check_api_proposal_objection),
+    "api:proposal-disbursements:POST": api_proposal_write(check_api_proposal_pay),
+    "api:proposal-report:POST": api_proposal_write(check_api_proposal_report),
     "api:resource-list:GET": api_list("resources.resource"),
     "api:resource-detail:GET": api_detail("resources.resource"),
     "api:resource-list:POST": lambda key, name: [
@@ -1674,6 +2496,28 @@ API = {
         *cases(key, check_api_offer, ("staff_A", "hub_key_A"), ("missing",), name),
     ],
     "api:loan-list:GET": api_list("resources.loan"),
+    "api:service-record-list:GET": api_list("volunteers.servicerecord"),
+    "api:service-record-detail:GET": api_detail("volunteers.servicerecord"),
+    "api:service-record-list:POST": lambda key, name: [
+        *cases(key, check_api_hours_record, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_hours_record, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:service-record-confirm:POST": lambda key, name: [
+        *cases(key, check_api_hours_confirm, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_hours_confirm, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:volunteer-list:GET": api_list("volunteers.volunteer"),
+    "api:volunteer-detail:GET": api_detail("volunteers.volunteer"),
+    "api:event-list:GET": api_list("volunteers.event"),
+    "api:event-detail:GET": api_detail("volunteers.event"),
+    "api:event-list:POST": lambda key, name: [
+        *cases(key, check_api_event_create, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_event_create, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:event-signups:POST": lambda key, name: [
+        *cases(key, check_api_event_signup, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_event_signup, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
     # The schema and its viewer are public documentation, the same for everyone.
     "api:api-schema:GET": lambda key, name: cases(
         key, check_api_public, ("anonymous", "hub_key_B"), ("-",), name

@@ -209,11 +209,31 @@ def demo(db):
         "committee-with-warnings": (
             f"/committees/{Committee.objects.get(fund__community=Area.objects.get(name='示例社区')).pk}/"
         ),
+        # Allocation decisions (issue 12): a community's proposals, a paid and reported one with its photo,
+        # one in public notice, and "where did my gift go" before and after a receipt number is entered.
+        **_proposal_pages(),
         "signup": "/accounts/signup/",
         "login": "/accounts/login/",
         "password-reset": "/accounts/password/reset/",
         "privacy": "/privacy/",
         "not-found": "/no-such-page/",
+    }
+
+
+def _proposal_pages() -> dict:
+    from funds.models import Donation
+    from governance.models import Proposal
+
+    dalong = Fund.objects.get(name="大龙社区慈善基金")
+    closed = Proposal.objects.filter(fund=dalong, status="closed").order_by("pk").first()
+    notice = Proposal.objects.get(fund=dalong, status="notice")
+    gift = Donation.objects.filter(fund=dalong, restriction="purpose", purpose="楼梯扶手安装").first()
+    return {
+        "proposals": f"/committees/community/{dalong.community_id}/proposals/",
+        "proposal-reported": f"/committees/proposals/{closed.pk}/",
+        "proposal-in-notice": f"/committees/proposals/{notice.pk}/",
+        "where": f"/funds/{dalong.pk}/where/",
+        "where-gift": f"/funds/{dalong.pk}/where/?receipt={gift.receipt_no}",
     }
 
 
