@@ -756,7 +756,7 @@ class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
             (
                 f"{timezone.localtime(step.at):%Y-%m-%d %H:%M}",
                 step.get_to_status_display(),
-                step.note or "—",
+                step.note_display() or "—",
             )
             for step in obj.timeline.all()
         ]

@@ -150,7 +150,9 @@ class StepSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    note = serializers.CharField()
+    note = serializers.CharField(
+        source="note_display", help_text="In the language asked for (Accept-Language)."
+    )
 
 
 class ObjectionSerializer(serializers.Serializer):

@@ -517,6 +517,11 @@ class ProposalStep(AppendOnlyModel):
     def __str__(self):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
+    def note_display(self) -> str:
+        """The note in the reader's language: the services' own notes are stored as their (English)
+        message ids, a person's reason as typed — which the catalogue leaves as it is."""
+        return gettext(self.note) if self.note else ""
+
 
 class VotingRound(models.Model):
     """One vote of the committee on a proposal. An upheld objection opens another round.

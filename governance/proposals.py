@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from charity.models import AuditAction, NotificationKind, Organization, Person, StaffAssignment
@@ -732,7 +733,7 @@ def object_to(*, proposal: Proposal, reason: str, actor: Actor) -> Objection:
                 _("You have already objected to this proposal during this notice."), code="already_objected"
             ) from None
         _audit(actor, AuditAction.OBJECTION_RAISED, proposal, "objection raised", objection=objection.pk)
-        _step(proposal, proposal.status, note=str(_("An objection was raised.")))
+        _step(proposal, proposal.status, note=gettext_noop("An objection was raised."))
     return objection
 
 
@@ -777,7 +778,7 @@ def answer_objection(
             _move(
                 proposal,
                 S.VOTING,
-                note=str(_("An objection was upheld: the committee votes again.")),
+                note=gettext_noop("An objection was upheld: the committee votes again."),
                 fields=["voting_deadline", "approved_fen"],
             )
             _audit(
@@ -788,7 +789,7 @@ def answer_objection(
                 round=voting_round.number,
             )
         else:
-            _step(proposal, proposal.status, note=str(_("An objection was answered.")))
+            _step(proposal, proposal.status, note=gettext_noop("An objection was answered."))
             _maybe_payable(proposal, actor)
     return objection
 
@@ -879,7 +880,7 @@ def disburse(
             _move(proposal, S.DISBURSED, fields=fields)
         else:
             proposal.save(update_fields=fields)
-            _step(proposal, proposal.status, note=str(_("Another payment was made.")))
+            _step(proposal, proposal.status, note=gettext_noop("Another payment was made."))
         _audit(actor, AuditAction.PROPOSAL_DISBURSED, proposal, f"{amount_fen} fen", amount_fen=amount_fen)
     return tranche
 
