@@ -29,7 +29,7 @@ from charity.services import Actor
 
 from . import services
 from .models import DESCRIPTION_MAX, NOTE_MAX, SUMMARY_MAX, Need, NeedSensitiveDetails
-from .services import LegalBasisInput, NeedInput
+from .services import MAX_COUNT, LegalBasisInput, NeedInput
 
 SENSITIVE_FIELDS = {
     "name": "The beneficiary's name.",
@@ -151,11 +151,11 @@ class NeedCreateSerializer(serializers.Serializer):
         help_text="Public: what is needed, for how many people — no names, phone or ID numbers (refused).",
     )
     description = StrictCharField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX)
-    quantity = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    quantity = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_COUNT)
     unit = StrictCharField(required=False, allow_blank=True, max_length=20)
     urgency = serializers.ChoiceField(choices=Need.Urgency.choices, required=False)
     needed_by = serializers.DateField(required=False, allow_null=True)
-    beneficiary_count = serializers.IntegerField(required=False, min_value=1)
+    beneficiary_count = serializers.IntegerField(required=False, min_value=1, max_value=MAX_COUNT)
     sensitive = SensitiveSerializer(required=False)
     legal_basis = ConsentSerializer(required=False)
 

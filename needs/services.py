@@ -111,6 +111,19 @@ _IDENTIFIER_MESSAGES = {
 }
 
 
+# A need's quantity and the people it helps: no community's need is larger, and the column's integer holds it.
+MAX_COUNT = 1_000_000
+
+
+def _check_at_most(value: int, *, field: str) -> None:
+    if value > MAX_COUNT:
+        raise NeedError(
+            _("That number is too large: at most %(max)s.") % {"max": f"{MAX_COUNT:,}"},
+            code="too_large",
+            field=field,
+        )
+
+
 def check_public_text(value, *, field_name: str, max_length: int, required: bool) -> str:
     """Return `value` cleaned for a public field, or raise NeedError saying what is wrong with it."""
     text = clean_text(value or "")
@@ -185,6 +198,8 @@ def _clean_need_input(data: NeedInput) -> dict:
             code="invalid_quantity",
             field="quantity",
         )
+    if quantity is not None:
+        _check_at_most(quantity, field="quantity")
     unit = clean_text(data.unit or "")
     if len(unit) > 20:
         raise NeedError(_("The unit has at most 20 characters."), code="too_long", field="unit")
@@ -195,6 +210,7 @@ def _clean_need_input(data: NeedInput) -> dict:
             code="invalid_beneficiary_count",
             field="beneficiary_count",
         )
+    _check_at_most(count, field="beneficiary_count")
     if data.needed_by is not None and data.needed_by < timezone.localdate():
         raise NeedError(
             _("The date it is needed by has already passed: choose today or a later day."),

@@ -209,3 +209,20 @@ def test_a_nul_in_the_category_code_is_a_400_not_a_database_error(hub_api, guanb
     response = post(hub_api, body(guanbeigou, category="eld\u0000erly"))
     assert response.status_code == 400 and "category" in response.json()["fields"]
     assert Need.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["beneficiary_count", "quantity"])
+def test_a_number_past_any_community_need_is_refused_not_a_server_error(hub_api, guanbeigou, field):
+    """Past PostgreSQL's integer (the fuzzer found it): 400 naming the field, nothing saved."""
+    from needs.models import Need
+
+    body = {
+        "community": guanbeigou.pk,
+        "category": "elderly",
+        "sub_kind": "care",
+        "summary": "两户独居老人需要陪伴",
+    }
+    body[field] = 3_365_511_779
+    response = hub_api.post("/api/v1/needs/", body, format="json")
+    assert response.status_code == 400 and field in response.json()["fields"]
+    assert not Need.objects.exists()
