@@ -275,7 +275,7 @@ def cached_api_read(request, view, read):
 
     Hub organisations poll the same lists all day; an answer changes only when something is written in the
     areas the key serves, or city-wide. The answer (its data, before rendering) is stored per viewset,
-    action, organisation, language, local date and full path with its query, under the versions of the city,
+    action, organisation, language, local date and full address (host, path, query), under the versions of the city,
     of the API and of each area the key serves (`tree_scopes`): any write below one of them, and any
     city-wide write, makes the next read compute it afresh. Authentication and throttling run before this,
     so a revoked key or a spent quota is refused as ever. Staff (session) reads are never cached: their
@@ -290,7 +290,8 @@ def cached_api_read(request, view, read):
     if scope is None:
         return read()
     language = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
-    target = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    # The host too: the pagination links in an answer are absolute.
+    target = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
     view_name = f"{type(view).__module__}.{type(view).__qualname__}.{view.action}"
     key = _key("api", view_name, auth.organization_id, language, timezone.localdate().isoformat(), target)
     scopes = [_CITY, _API, *(f"tree:{path}" for path in scope.paths)]
