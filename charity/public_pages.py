@@ -275,11 +275,11 @@ def cached_api_read(request, view, read):
 
     Hub organisations poll the same lists all day; an answer changes only when something is written in the
     areas the key serves, or city-wide. The answer (its data, before rendering) is stored per viewset,
-    action, organisation, language, local date and full address (host, path, query), under the versions of the city,
-    of the API and of each area the key serves (`tree_scopes`): any write below one of them, and any
-    city-wide write, makes the next read compute it afresh. Authentication and throttling run before this,
-    so a revoked key or a spent quota is refused as ever. Staff (session) reads are never cached: their
-    scope moves with their roles. `read()` computes the answer (a DRF Response).
+    action, organisation, language, local date and full address (host, path, query), under the versions
+    of the city, of the API and of each area the key serves (`tree_scopes`): any write below one of them,
+    and any city-wide write, makes the next read compute it afresh. Authentication and throttling run
+    before this, so a revoked key or a spent quota is refused as ever. Staff (session) reads are never
+    cached: their scope moves with their roles. `read()` computes the answer (a DRF Response).
     """
     from .models import OrganizationAPIKey
 
