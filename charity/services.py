@@ -37,7 +37,7 @@ from .models import (
     Person,
     StaffAssignment,
 )
-from .scoping import role_in_area, scope_for_user
+from .scoping import role_in_area, scope_for_organization, scope_for_user
 from .validators import clean_text, mask_mobile, normalize_key, normalize_mobile
 
 
@@ -603,12 +603,47 @@ AREA_AUDITED_FIELDS = ["name", "level", "division_code", "is_illustrative"]
 TREE_FIELDS = ["path", "depth", "numchild"]
 
 
-def _is_system(actor: Actor) -> bool:
+def is_system(actor: Actor) -> bool:
+    """A command or task acting on its own: no user, no organisation."""
     return actor.user is None and actor.organization is None
 
 
+def staff_role(actor: Actor, area: Area) -> str | None:
+    """The role `actor`'s user holds over `area` (a superuser: manager); None without an active user."""
+    user = actor.user
+    if user is None or not getattr(user, "is_active", False):
+        return None
+    if user.is_superuser:
+        return StaffAssignment.Role.MANAGER
+    return role_in_area(user, area)
+
+
+def is_staff_for(actor: Actor, area: Area, role: str = StaffAssignment.Role.STAFF) -> bool:
+    """Whether `actor` is the system, or staff holding at least `role` over `area`."""
+    if is_system(actor):
+        return True
+    held = staff_role(actor, area)
+    return held is not None and StaffAssignment.RANK[held] >= StaffAssignment.RANK[role]
+
+
+def require_staff(actor: Actor, area: Area, role: str = StaffAssignment.Role.STAFF) -> None:
+    """Refuse unless `actor` is the system or staff with `role` over `area`. Out of sight answers like absent
+    (NotFoundError): a user without a role there, a key outside the areas its organisation serves. In sight
+    with a lesser role, or as a key (which acts for an organisation, not as staff): ForbiddenError. Callers
+    holding an Area that may predate a renumbering of the tree pass it read afresh."""
+    if is_staff_for(actor, area, role):
+        return
+    if actor.organization is not None:
+        if not scope_for_organization(actor.organization).contains(area):
+            raise NotFoundError()
+        raise ForbiddenError()
+    if staff_role(actor, area) is None:
+        raise NotFoundError()
+    raise ForbiddenError()
+
+
 def _is_superuser(actor: Actor) -> bool:
-    return _is_system(actor) or bool(getattr(actor.user, "is_superuser", False))
+    return is_system(actor) or bool(getattr(actor.user, "is_superuser", False))
 
 
 def _require_role(actor: Actor, area: Area | None, role: str) -> None:

@@ -29,8 +29,8 @@ from django.utils.translation import gettext_noop
 from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from charity.models import AuditAction, NotificationKind, Organization, Person, StaffAssignment
 from charity.notifications import notify
-from charity.scoping import role_in_area, scope_for_organization
-from charity.services import Actor, record_audit
+from charity.scoping import scope_for_organization
+from charity.services import Actor, record_audit, require_staff
 from charity.validators import clean_text
 from funds.ledger import check_amount
 from funds.models import Donation, Fund
@@ -94,21 +94,12 @@ def _community(proposal_or_fund) -> object:
     return fund.community
 
 
-def _is_system(actor: Actor) -> bool:
-    return actor.user is None and actor.organization is None
-
-
 def _require_staff(actor: Actor, area, *, role: str = StaffAssignment.Role.STAFF) -> None:
-    """Staff of `area` with at least `role`; the system (tasks, commands) and superusers always."""
-    if _is_system(actor) or getattr(actor.user, "is_superuser", False):
-        return
+    """Staff of `area` with at least `role`; the system (tasks, commands) and superusers always. A key is
+    told it needs a member of staff."""
     if actor.organization is not None:
         raise ForbiddenError(_("An organisation's API key cannot do this: it needs a member of staff."))
-    held = role_in_area(actor.user, area)
-    if held is None:
-        raise NotFoundError()
-    if StaffAssignment.RANK[held] < StaffAssignment.RANK[role]:
-        raise ForbiddenError(_("Your role does not allow this change."))
+    require_staff(actor, area, role)
 
 
 def _require_staff_or_serving_key(actor: Actor, area) -> None:

@@ -29,8 +29,8 @@ from charity.models import (
     StaffAssignment,
 )
 from charity.notifications import notify
-from charity.scoping import role_in_area, scope_for_organization
-from charity.services import Actor, record_audit
+from charity.scoping import scope_for_organization
+from charity.services import Actor, is_staff_for, record_audit, require_staff
 from charity.validators import clean_text
 from funds.models import Donation, Fund
 from funds.services import post_donation
@@ -77,39 +77,6 @@ def _person_of(actor: Actor) -> Person | None:
     return Person.objects.filter(user=user).first()
 
 
-def _is_system(actor: Actor) -> bool:
-    return actor.user is None and actor.organization is None
-
-
-def _staff_role(actor: Actor, area: Area) -> str | None:
-    if actor.user is None or not getattr(actor.user, "is_active", False):
-        return None
-    if actor.user.is_superuser:
-        return ROLE.MANAGER
-    return role_in_area(actor.user, area)
-
-
-def is_staff_for(actor: Actor, area: Area, role: str = ROLE.STAFF) -> bool:
-    """Whether `actor` is the system, or staff holding at least `role` over `area`."""
-    if _is_system(actor):
-        return True
-    held = _staff_role(actor, area)
-    return held is not None and StaffAssignment.RANK[held] >= StaffAssignment.RANK[role]
-
-
-def _require_staff(actor: Actor, area: Area, role: str = ROLE.STAFF) -> None:
-    """Refuse unless `actor` is staff over `area`: out of sight is NotFound, a lesser role Forbidden."""
-    if is_staff_for(actor, area, role):
-        return
-    if actor.organization is not None:
-        if not scope_for_organization(actor.organization).contains(area):
-            raise NotFoundError()
-        raise ForbiddenError()
-    if _staff_role(actor, area) is None:
-        raise NotFoundError()
-    raise ForbiddenError()
-
-
 def _require_owner_or_staff(actor: Actor, resource: Resource) -> None:
     """The resident or organisation that offered the resource, or staff over its community."""
     if is_staff_for(actor, resource.community):
@@ -119,7 +86,7 @@ def _require_owner_or_staff(actor: Actor, resource: Resource) -> None:
     person = _person_of(actor)
     if person is not None and person.pk == resource.owner_person_id:
         return
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
 
 
 # --- checking input ------------------------------------------------------------------------------------
@@ -366,7 +333,7 @@ def _check_may_save(actor: Actor, resource: Resource, creating: bool) -> None:
         if not creating and not Resource.objects.filter(pk=resource.pk, owner_person=person).exists():
             raise NotFoundError()
         return
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
 
 
 def offer_resource(*, actor: Actor, categories=(), slots=None, **fields) -> Resource:
@@ -458,7 +425,7 @@ def honour_pledge(
     """
     if resource.kind != KIND.MONEY_PLEDGE:
         raise ResourceError(_("Only a money pledge is honoured with a donation."), field="kind")
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
     fund = fund or resource.fund
     if fund is None:
         raise ResourceError(_("Choose the fund that received the money."), field="fund")
@@ -538,7 +505,7 @@ def lend_tool(
     ConflictError tool_out. Raises ResourceError, ConflictError (tool_out, already_borrowed).
     """
     _check_tool(resource)
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
     start = timezone.localdate()
     due = _date(due, field="due") or start + datetime.timedelta(days=LOAN_DAYS)
     if due < start:
@@ -628,7 +595,7 @@ def return_tool(*, loan: Loan, actor: Actor, condition: str = "") -> Loan:
     Raises ConflictError already_returned.
     """
     resource = loan.resource
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
     condition = _text(condition, field="condition", max_length=NOTES_MAX)
     now = timezone.now()
     with transaction.atomic():
@@ -658,7 +625,7 @@ def renew_loan(*, loan: Loan, actor: Actor, days: int = LOAN_DAYS) -> Loan:
     resource = loan.resource
     person = _person_of(actor)
     if person is None or person.pk != loan.borrower_id:
-        _require_staff(actor, resource.community)
+        require_staff(actor, resource.community)
     days = _positive_int(days, field="days", message=_("Renew for at least one day."))
     if days > MAX_LOAN_DAYS:
         raise ResourceError(_("A loan lasts at most %(days)d days.") % {"days": MAX_LOAN_DAYS}, field="days")
@@ -715,7 +682,7 @@ def join_waitlist(*, resource: Resource, person: Person, actor: Actor) -> Waitli
     _check_tool(resource)
     acting_person = _person_of(actor)
     if acting_person is None or acting_person.pk != person.pk:
-        _require_staff(actor, resource.community)
+        require_staff(actor, resource.community)
     elif not can_reach(resource, person.community):
         raise NotFoundError()
     if resource.status != STATUS.AVAILABLE:
@@ -734,7 +701,7 @@ def leave_waitlist(*, entry: WaitlistEntry, actor: Actor) -> None:
     """Take a place off the waiting list (the resident or staff); a copy held for them goes to the next."""
     person = _person_of(actor)
     if person is None or person.pk != entry.person_id:
-        _require_staff(actor, entry.resource.community)
+        require_staff(actor, entry.resource.community)
     with transaction.atomic():
         was = (
             WaitlistEntry.objects.filter(pk=entry.pk, status__in=WaitlistEntry.ACTIVE)
@@ -809,7 +776,7 @@ def claim_item(*, resource: Resource, person: Person, actor: Actor) -> Claim:
         raise ResourceError(_("This resource is not in the exchange."), field="resource")
     acting_person = _person_of(actor)
     if acting_person is None or acting_person.pk != person.pk:
-        _require_staff(actor, resource.community)
+        require_staff(actor, resource.community)
     if not can_reach(resource, person.community):
         raise NotFoundError()
     if resource.owner_person_id == person.pk:
@@ -852,7 +819,7 @@ def _require_giver_or_staff(actor: Actor, resource: Resource) -> None:
         return
     if actor.organization is not None and actor.organization.pk == resource.owner_organization_id:
         return
-    _require_staff(actor, resource.community)
+    require_staff(actor, resource.community)
 
 
 def hand_over_claim(*, claim: Claim, actor: Actor) -> Claim:

@@ -37,8 +37,8 @@ from charity.models import (
     StaffAssignment,
 )
 from charity.notifications import notify
-from charity.scoping import role_in_area, scope_for_organization
-from charity.services import Actor, record_audit
+from charity.scoping import scope_for_organization
+from charity.services import Actor, is_staff_for, record_audit, require_staff
 from charity.validators import clean_text
 
 from .. import qr
@@ -108,10 +108,6 @@ def _person_of(actor: Actor) -> Person | None:
     return cached
 
 
-def _is_system(actor: Actor) -> bool:
-    return actor.user is None and actor.organization is None
-
-
 def _fresh(area: Area | None) -> Area | None:
     """The area read afresh: a caller's copy may hold a path treebeard has since renumbered."""
     return Area.objects.filter(pk=area.pk).first() if area is not None else None
@@ -119,13 +115,7 @@ def _fresh(area: Area | None) -> Area | None:
 
 def is_event_staff(actor: Actor, area: Area, role: str = ROLE.STAFF) -> bool:
     """Whether `actor` is the system, or staff holding at least `role` over `area` (an event's community)."""
-    if _is_system(actor):
-        return True
-    user = actor.user
-    if user is None or not getattr(user, "is_active", False):
-        return False
-    held = ROLE.MANAGER if user.is_superuser else role_in_area(user, _fresh(area))
-    return held is not None and StaffAssignment.RANK[held] >= StaffAssignment.RANK[role]
+    return is_staff_for(actor, _fresh(area), role)
 
 
 def _key_serves(actor: Actor, area: Area | None) -> bool:
@@ -136,15 +126,7 @@ def _key_serves(actor: Actor, area: Area | None) -> bool:
 
 def _require_staff(actor: Actor, area: Area, role: str = ROLE.STAFF) -> None:
     """Staff over `area` (or the system): out of sight is NotFound, a lesser role Forbidden."""
-    if is_event_staff(actor, area, role):
-        return
-    if actor.organization is not None:
-        if not _key_serves(actor, area):
-            raise NotFoundError()
-        raise ForbiddenError()
-    if actor.user is None or (not actor.user.is_superuser and role_in_area(actor.user, _fresh(area)) is None):
-        raise NotFoundError()
-    raise ForbiddenError()
+    require_staff(actor, _fresh(area), role)
 
 
 def _require_organiser(actor: Actor, area: Area, organizer: Organization | None) -> None:

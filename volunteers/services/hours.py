@@ -30,8 +30,8 @@ from charity import crypto
 from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from charity.models import Area, AuditAction, NotificationKind, Organization, Person, StaffAssignment
 from charity.notifications import notify
-from charity.scoping import role_in_area, scope_for_organization
-from charity.services import Actor, record_audit
+from charity.scoping import scope_for_organization
+from charity.services import Actor, is_staff_for, is_system, record_audit, require_staff
 from charity.validators import clean_text
 
 from ..models import NOTE_MAX, TITLE_MAX, Certificate, Event, ServiceRecord, Signup, Volunteer
@@ -50,7 +50,6 @@ __all__ = [
     "confirmed_minutes",
     "normalize_certificate_number",
     "may_decide_record",
-    "is_hours_staff_for",
 ]
 
 ROLE = StaffAssignment.Role
@@ -72,26 +71,11 @@ class HoursError(DomainError):
 # --- who may act ---------------------------------------------------------------------------------------
 
 
-def _is_system(actor: Actor) -> bool:
-    return actor.user is None and actor.organization is None
-
-
 def _person_of(actor: Actor) -> Person | None:
     user = actor.user
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Person.objects.filter(user=user).first()
-
-
-def is_hours_staff_for(actor: Actor, area: Area, role: str = ROLE.STAFF) -> bool:
-    """Whether `actor` is the system, or a user holding at least `role` over `area`."""
-    if _is_system(actor):
-        return True
-    user = actor.user
-    if user is None or not getattr(user, "is_active", False):
-        return False
-    held = ROLE.MANAGER if user.is_superuser else role_in_area(user, area)
-    return held is not None and StaffAssignment.RANK[held] >= StaffAssignment.RANK[role]
 
 
 def _key_may_act(actor: Actor, area: Area, organizer_id: int | None) -> bool:
@@ -100,31 +84,15 @@ def _key_may_act(actor: Actor, area: Area, organizer_id: int | None) -> bool:
     return org is not None and org.pk == organizer_id and scope_for_organization(org).contains(area)
 
 
-def _require_staff(actor: Actor, area: Area) -> None:
-    if is_hours_staff_for(actor, area):
-        return
-    if actor.organization is not None:
-        if not scope_for_organization(actor.organization).contains(area):
-            raise NotFoundError()
-        raise ForbiddenError()
-    if actor.user is None or not getattr(actor.user, "is_active", False):
-        raise NotFoundError()
-    if role_in_area(actor.user, area) is None:
-        raise NotFoundError()
-    raise ForbiddenError()
-
-
 def may_decide_record(actor: Actor, record: ServiceRecord) -> bool:
     """Staff of the record's community, or the organiser's own API key, confirm or reject it."""
-    return is_hours_staff_for(actor, record.community) or _key_may_act(
-        actor, record.community, record.organizer_id
-    )
+    return is_staff_for(actor, record.community) or _key_may_act(actor, record.community, record.organizer_id)
 
 
 def _require_decider(actor: Actor, record: ServiceRecord) -> None:
     if may_decide_record(actor, record):
         return
-    _require_staff(actor, record.community)
+    require_staff(actor, record.community)
 
 
 # --- checking input ------------------------------------------------------------------------------------
@@ -371,8 +339,8 @@ def record_service(
         person = _person_of(actor)
         if person is None or person.pk != volunteer.person_id:
             raise ForbiddenError(_("Volunteers report only their own hours."))
-    elif not (is_hours_staff_for(actor, community) or _key_may_act(actor, community, organizer.pk)):
-        _require_staff(actor, community)
+    elif not (is_staff_for(actor, community) or _key_may_act(actor, community, organizer.pk)):
+        require_staff(actor, community)
     content = _text(content, field="content", max_length=TITLE_MAX, label=_("Say what the service was."))
     started_at = _moment(started_at, field="started_at")
     ended_at = _moment(ended_at, field="ended_at")
@@ -477,10 +445,8 @@ def reject_record(*, record: ServiceRecord, reason: str, actor: Actor) -> Servic
 
 def confirm_event_records(*, event: Event, actor: Actor) -> int:
     """Confirm every record of an event still waiting; returns how many were confirmed."""
-    if not (
-        is_hours_staff_for(actor, event.community) or _key_may_act(actor, event.community, event.organizer_id)
-    ):
-        _require_staff(actor, event.community)
+    if not (is_staff_for(actor, event.community) or _key_may_act(actor, event.community, event.organizer_id)):
+        require_staff(actor, event.community)
     count = 0
     with transaction.atomic():
         waiting = list(
@@ -546,7 +512,7 @@ def issue_certificate(
     certificate that is not revoked. Staff of the volunteer's community issue.
     """
     community = volunteer.person.community
-    _require_staff(actor, community)
+    require_staff(actor, community)
     if not isinstance(issuer, Organization):
         raise HoursError(_("Choose the organisation that issues the certificate."), field="issuer")
     person_in_charge = _text(
@@ -651,7 +617,7 @@ def issue_certificate(
 def revoke_certificate(*, certificate: Certificate, reason: str, actor: Actor) -> Certificate:
     """Revoke a certificate (its records may be certified again); verification then says it was revoked."""
     community = certificate.volunteer.person.community
-    _require_staff(actor, community)
+    require_staff(actor, community)
     reason = _text(
         reason, field="reason", max_length=NOTE_MAX, label=_("Say why the certificate is revoked.")
     )
@@ -697,7 +663,7 @@ def certificate_identity(*, certificate: Certificate, actor: Actor, surface_note
     own = _person_of(actor)
     is_self = own is not None and own.pk == person.pk
     if not is_self and (
-        actor.user is None or _is_system(actor) or not is_hours_staff_for(actor, community, ROLE.VIEWER)
+        actor.user is None or is_system(actor) or not is_staff_for(actor, community, ROLE.VIEWER)
     ):
         raise NotFoundError()
     full = is_self or may_see_id_numbers(actor.user, community)

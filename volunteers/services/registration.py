@@ -29,7 +29,7 @@ from charity import crypto
 from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from charity.models import Area, AuditAction, Organization, Person, StaffAssignment
 from charity.scoping import role_in_area, scope_for_organization
-from charity.services import Actor, record_audit
+from charity.services import Actor, is_staff_for, record_audit, require_staff
 from charity.validators import clean_text
 from resources import services as resource_services
 from resources.models import Resource
@@ -72,26 +72,6 @@ def _person_of(actor: Actor) -> Person | None:
     return Person.objects.filter(user=user).first()
 
 
-def _is_system(actor: Actor) -> bool:
-    return actor.user is None and actor.organization is None
-
-
-def _staff_role(actor: Actor, area: Area) -> str | None:
-    user = actor.user
-    if user is None or not getattr(user, "is_active", False):
-        return None
-    if user.is_superuser:
-        return ROLE.MANAGER
-    return role_in_area(user, _fresh(area))
-
-
-def _is_staff_for(actor: Actor, area: Area, role: str = ROLE.STAFF) -> bool:
-    if _is_system(actor):
-        return True
-    held = _staff_role(actor, area)
-    return held is not None and StaffAssignment.RANK[held] >= StaffAssignment.RANK[role]
-
-
 def _fresh(area: Area) -> Area:
     # Read afresh: a caller's copy may hold a path treebeard has since renumbered (a sibling added).
     return Area.objects.get(pk=area.pk)
@@ -99,16 +79,7 @@ def _fresh(area: Area) -> Area:
 
 def _require_staff(actor: Actor, area: Area, role: str = ROLE.STAFF) -> None:
     """Out of sight is NotFound (like absent); in sight with a lesser role is Forbidden."""
-    area = _fresh(area)
-    if _is_staff_for(actor, area, role):
-        return
-    if actor.organization is not None:
-        if not scope_for_organization(actor.organization).contains(area):
-            raise NotFoundError()
-        raise ForbiddenError()
-    if _staff_role(actor, area) is None:
-        raise NotFoundError()
-    raise ForbiddenError()
+    require_staff(actor, _fresh(area), role)
 
 
 def _require_may_register(actor: Actor, person: Person) -> None:
@@ -909,7 +880,7 @@ def record_leader_role(
         raise VolunteerError(_("Choose the event they organised."), field="event")
     if kind == LeaderRole.Kind.TEAM_LEAD and organization is None:
         raise VolunteerError(_("Choose the team they lead."), field="organization")
-    if event is not None and not _is_staff_for(actor, event.community, ROLE.VIEWER):
+    if event is not None and not is_staff_for(actor, _fresh(event.community), ROLE.VIEWER):
         raise VolunteerError(_("Choose an event of your areas."), field="event")
     with transaction.atomic():
         role = LeaderRole.objects.create(
