@@ -336,6 +336,14 @@ class Proposal(models.Model):
     needs = models.ManyToManyField(
         "needs.Need", verbose_name=_("needs it serves"), blank=True, related_name="proposals"
     )
+    project = models.ForeignKey(
+        "Project",
+        verbose_name=_("service project it funds"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
     beneficiary_organization = models.ForeignKey(
         Organization,
         verbose_name=_("beneficiary (organisation)"),
@@ -738,3 +746,722 @@ class ProposalReport(models.Model):
 
     def __str__(self):
         return str(self.proposal)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Coordination: cross-level meetings, their decisions and the action items that follow them up (督办事项).
+# ---------------------------------------------------------------------------------------------------------
+
+MEETING_TITLE_MAX = 200
+MEETING_TEXT_MAX = 20000
+ITEM_TEXT_MAX = 2000
+
+
+class Meeting(models.Model):
+    """A coordination meeting at one level (city, district, street or community), tied to an area.
+
+    `minutes` are the full internal record; `public_minutes` the redacted text published once the minutes
+    are approved (no resident's private details). Services in governance/meetings.py.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("regular work meeting")
+        FOLLOW_UP = "follow_up", _("progress follow-up")
+        KEY_ISSUE = "key_issue", _("key-issue meeting")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        HELD = "held", _("held, minutes being approved")
+        PUBLISHED = "published", _("minutes published")
+        CANCELLED = "cancelled", _("cancelled")
+
+    area = models.ForeignKey(
+        "charity.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="meetings"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=MEETING_TITLE_MAX)
+    starts_at = models.DateTimeField(_("date and time"))
+    place = models.CharField(_("place"), max_length=200, blank=True, default="")
+    convenor_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("convened by (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings_convened",
+    )
+    convenor_person = models.ForeignKey(
+        Person,
+        verbose_name=_("convened by (person)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings_convened",
+    )
+    participant_organizations = models.ManyToManyField(
+        Organization, verbose_name=_("participating organisations"), blank=True, related_name="meetings"
+    )
+    participant_people = models.ManyToManyField(
+        Person, verbose_name=_("participants"), blank=True, related_name="meetings"
+    )
+    minutes = models.TextField(_("minutes (internal)"), max_length=MEETING_TEXT_MAX, blank=True, default="")
+    public_minutes = models.TextField(
+        _("minutes for publication"),
+        max_length=MEETING_TEXT_MAX,
+        blank=True,
+        default="",
+        help_text=_("Published once approved: no resident's name, phone number, address or health."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PLANNED, db_index=True
+    )
+    minutes_approved_at = models.DateTimeField(_("minutes approved"), null=True, blank=True)
+    minutes_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("minutes approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("coordination meeting")
+        verbose_name_plural = _("coordination meetings")
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["area", "starts_at"], name="meeting_area_starts")]
+
+    def __str__(self):
+        return self.title
+
+
+class AgendaItem(models.Model):
+    """One point on a meeting's agenda; carried-over and escalated action items appear here by themselves."""
+
+    class Source(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        CARRIED_OVER = "carried_over", _("open item of an earlier meeting")
+        ESCALATED = "escalated", _("escalated from the level below")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="agenda"
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    title = models.CharField(_("item"), max_length=MEETING_TITLE_MAX)
+    notes = models.TextField(_("notes"), max_length=ITEM_TEXT_MAX, blank=True, default="")
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.PLANNED)
+    action_item = models.ForeignKey(
+        "ActionItem",
+        verbose_name=_("action item"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agenda_entries",
+    )
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda")
+        ordering = ["meeting_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "action_item"],
+                condition=Q(action_item__isnull=False),
+                name="agenda_action_item_once",
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Decision(models.Model):
+    """A decision a meeting took, as published with the minutes; action items follow it up."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="decisions"
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    text = models.TextField(_("decision"), max_length=ITEM_TEXT_MAX)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["meeting_id", "position", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class MeetingOpinion(models.Model):
+    """A supervisor's (or participant's) opinion, kept verbatim with who gave it."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="opinions"
+    )
+    speaker_person = models.ForeignKey(
+        Person, verbose_name=_("given by (person)"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    speaker_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("given by (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    text = models.TextField(_("opinion, verbatim"), max_length=ITEM_TEXT_MAX)
+
+    class Meta:
+        verbose_name = _("supervisor opinion")
+        verbose_name_plural = _("supervisor opinions")
+        ordering = ["meeting_id", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class ActionItem(models.Model):
+    """An action item (督办事项) following up a decision: an owner, a due date, progress notes.
+
+    `area` is the level currently chasing it: the meeting's area at first; each escalation moves it one
+    level up (an `Escalation` line), where it appears on that level's next meeting agenda.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        IN_PROGRESS = "in_progress", _("in progress")
+        DONE = "done", _("done")
+        CANCELLED = "cancelled", _("cancelled")
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    decision = models.ForeignKey(
+        Decision, verbose_name=_("decision"), on_delete=models.PROTECT, related_name="action_items"
+    )
+    area = models.ForeignKey(
+        "charity.Area",
+        verbose_name=_("chased at"),
+        on_delete=models.PROTECT,
+        related_name="action_items",
+        help_text=_("The level that follows the item up now."),
+    )
+    title = models.CharField(_("what is to be done"), max_length=MEETING_TITLE_MAX)
+    description = models.TextField(_("details"), max_length=ITEM_TEXT_MAX, blank=True, default="")
+    owner_person = models.ForeignKey(
+        Person,
+        verbose_name=_("owner (person)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_items",
+    )
+    owner_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("owner (organisation)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_items",
+    )
+    due_on = models.DateField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    # Set once by the daily task (so the owner is told once); cleared if the due date moves on.
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
+    escalations = models.PositiveSmallIntegerField(_("times escalated"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="action_item_status_due"),
+            models.Index(fields=["area", "status"], name="action_item_area_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner_person__isnull=False) | Q(owner_organization__isnull=False),
+                name="action_item_has_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ActionProgress(AppendOnlyModel):
+    """A dated progress note on an action item (and the status it moved to, if any)."""
+
+    item = models.ForeignKey(
+        ActionItem, verbose_name=_("action item"), on_delete=models.CASCADE, related_name="progress"
+    )
+    noted_on = models.DateField(_("date"))
+    note = models.TextField(_("progress"), max_length=ITEM_TEXT_MAX)
+    to_status = models.CharField(
+        _("status after"), max_length=16, choices=ActionItem.Status.choices, blank=True, default=""
+    )
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    by_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("by organisation (API)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress note")
+        verbose_name_plural = _("progress notes")
+        ordering = ["item_id", "noted_on", "id"]
+
+    def __str__(self):
+        return self.note[:60]
+
+
+class Escalation(AppendOnlyModel):
+    """An action item passed one level up because it was overdue by ACTION_ITEM_ESCALATE_DAYS or more."""
+
+    item = models.ForeignKey(
+        ActionItem, verbose_name=_("action item"), on_delete=models.CASCADE, related_name="escalation_log"
+    )
+    from_area = models.ForeignKey(
+        "charity.Area", verbose_name=_("from"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_area = models.ForeignKey(
+        "charity.Area", verbose_name=_("to"), on_delete=models.PROTECT, related_name="+"
+    )
+    overdue_days = models.PositiveIntegerField(_("days overdue"))
+    escalated_at = models.DateTimeField(_("escalated"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        ordering = ["item_id", "escalated_at", "id"]
+        constraints = [
+            # The task run twice escalates once: one escalation per item and starting level.
+            models.UniqueConstraint(fields=["item", "from_area"], name="escalation_once_per_level"),
+        ]
+
+    def __str__(self):
+        return f"{self.item} → {self.to_area}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Residents' topics (议题) and service projects (公益项目) with milestones, evaluation and disclosures.
+# ---------------------------------------------------------------------------------------------------------
+
+TOPIC_TITLE_MAX = 100
+TOPIC_TEXT_MAX = 2000
+COMMENT_MAX = 500
+
+
+class Topic(models.Model):
+    """A subject a resident (or staff) raises for the community to take up: a dance team, a library…"""
+
+    class Category(models.TextChoices):
+        CULTURE_SPORTS = "culture_sports", _("culture and sports")
+        ELDERLY = "elderly", _("older residents")
+        CHILDREN = "children", _("children and young people")
+        ENVIRONMENT = "environment", _("environment and greening")
+        SAFETY = "safety", _("safety")
+        PUBLIC_SPACE = "public_space", _("shared spaces and facilities")
+        NEIGHBOURS = "neighbours", _("neighbourly help")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open for support")
+        ANSWERED = "answered", _("answered")
+        MERGED = "merged", _("merged into another topic")
+        PROJECT = "project", _("became a project")
+        HIDDEN = "hidden", _("hidden by a moderator")
+
+    community = models.ForeignKey(
+        "charity.Area", verbose_name=_("community"), on_delete=models.PROTECT, related_name="topics"
+    )
+    title = models.CharField(_("title"), max_length=TOPIC_TITLE_MAX)
+    description = models.TextField(_("description"), max_length=TOPIC_TEXT_MAX)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    raised_by = models.ForeignKey(
+        Person,
+        verbose_name=_("raised by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="topics_raised",
+    )
+    raised_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by staff"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    answer = models.TextField(_("answer"), max_length=TOPIC_TEXT_MAX, blank=True, default="")
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_topics",
+    )
+    project = models.ForeignKey(
+        "Project",
+        verbose_name=_("project it became"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="topics",
+    )
+    moderation_note = models.CharField(_("moderation note"), max_length=COMMENT_MAX, blank=True, default="")
+    created_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["community", "status"], name="topic_community_status")]
+
+    def __str__(self):
+        return self.title
+
+
+class TopicSupport(models.Model):
+    """A resident's support of a topic: once each."""
+
+    topic = models.ForeignKey(
+        Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="supports"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="topic_supports"
+    )
+    created_at = models.DateTimeField(_("supported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["topic", "person"], name="topic_support_once")]
+
+    def __str__(self):
+        return f"{self.person} → {self.topic}"
+
+
+class TopicComment(models.Model):
+    """A resident's comment on a topic; a moderator may hide it (with a reason), never edit it."""
+
+    topic = models.ForeignKey(
+        Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="comments"
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("resident"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="topic_comments",
+    )
+    text = models.TextField(_("comment"), max_length=COMMENT_MAX)
+    hidden_at = models.DateTimeField(_("hidden"), null=True, blank=True)
+    hidden_reason = models.CharField(_("why hidden"), max_length=COMMENT_MAX, blank=True, default="")
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+PROJECT_TITLE_MAX = 200
+PROJECT_TEXT_MAX = 5000
+
+
+class Project(models.Model):
+    """A service project (公益项目): goals, beneficiaries, plan, budget and evaluation criteria fixed before
+    it starts; progress against milestones; an evaluation at the end; a disclosure calendar (DOMAIN.md).
+
+    Services in governance/projects.py; the calendar is computed by governance/disclosure_calendar.py.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        RUNNING = "running", _("running")
+        ENDED = "ended", _("ended, to be evaluated")
+        EVALUATED = "evaluated", _("evaluated")
+        CANCELLED = "cancelled", _("cancelled")
+
+    community = models.ForeignKey(
+        "charity.Area", verbose_name=_("community"), on_delete=models.PROTECT, related_name="projects"
+    )
+    lead_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("lead organisation"),
+        on_delete=models.PROTECT,
+        related_name="projects_led",
+    )
+    title = models.CharField(_("title"), max_length=PROJECT_TITLE_MAX)
+    summary = models.TextField(_("public summary"), max_length=PROJECT_TEXT_MAX)
+    goals = models.TextField(_("goals"), max_length=PROJECT_TEXT_MAX)
+    beneficiary_groups = models.CharField(_("who it serves"), max_length=500)
+    target_beneficiaries = models.PositiveIntegerField(_("people it aims to reach"))
+    budget_fen = models.BigIntegerField(_("budget (fen)"), default=0)
+    evaluation_criteria = models.TextField(
+        _("evaluation criteria"),
+        max_length=PROJECT_TEXT_MAX,
+        help_text=_("One criterion per line. Fixed once the project starts."),
+    )
+    starts_on = models.DateField(_("starts"))
+    ends_on = models.DateField(_("ends"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PLANNED, db_index=True
+    )
+    needs = models.ManyToManyField(
+        "needs.Need", verbose_name=_("needs it serves"), blank=True, related_name="projects"
+    )
+    followers = models.ManyToManyField(
+        Person, verbose_name=_("followers"), blank=True, related_name="projects_followed"
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("service project")
+        verbose_name_plural = _("service projects")
+        ordering = ["-starts_on", "-id"]
+        indexes = [models.Index(fields=["community", "status"], name="project_community_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="project_ends_after_start"),
+            models.CheckConstraint(condition=Q(budget_fen__gte=0), name="project_budget_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Milestone(models.Model):
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    title = models.CharField(_("milestone"), max_length=PROJECT_TITLE_MAX)
+    due_on = models.DateField(_("due"))
+    reached_on = models.DateField(_("reached"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["project_id", "due_on", "position", "id"]
+
+    def __str__(self):
+        return self.title
+
+
+class ProgressReport(AppendOnlyModel):
+    """Progress reported against the plan (by staff, or by the lead organisation's API key)."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="progress_reports"
+    )
+    milestone = models.ForeignKey(
+        Milestone,
+        verbose_name=_("milestone"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    reported_on = models.DateField(_("date"))
+    text = models.TextField(_("progress"), max_length=PROJECT_TEXT_MAX)
+    people_reached = models.PositiveIntegerField(_("people reached so far"), null=True, blank=True)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    by_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("reported by organisation (API)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["project_id", "reported_on", "id"]
+
+    def __str__(self):
+        return f"{self.project} · {self.reported_on}"
+
+
+class Evaluation(models.Model):
+    """The evaluation at the end: each criterion met or not, the numbers reached, a summary."""
+
+    project = models.OneToOneField(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="evaluation"
+    )
+    # [{"criterion": "…", "met": true, "note": "…"}] — one per line of the project's criteria, in order.
+    criteria_results = models.JSONField(_("criteria met"), default=list)
+    people_reached = models.PositiveIntegerField(_("people reached"))
+    summary = models.TextField(_("summary"), max_length=PROJECT_TEXT_MAX)
+    evaluator = models.CharField(
+        _("evaluated by"), max_length=200, help_text=_("Who evaluated: staff, residents, a research partner.")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+
+    def __str__(self):
+        return str(self.project)
+
+
+class ProjectRating(models.Model):
+    """A resident's feedback on a project: 1–5 and a comment, once each."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="ratings"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="project_ratings"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating (1–5)"))
+    comment = models.TextField(_("comment"), max_length=COMMENT_MAX, blank=True, default="")
+    hidden_at = models.DateTimeField(_("hidden"), null=True, blank=True)
+    created_at = models.DateTimeField(_("given"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "person"], name="project_rating_once"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="project_rating_1_to_5"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project} · {self.rating}"
+
+
+class Disclosure(AppendOnlyModel):
+    """A published disclosure of a project (CL arts. 72, 79): progress every three months for projects over
+    six months, and a final one within three months of the end with what happened to leftover money.
+
+    Never edited once published: a correction is a new disclosure pointing at the one it corrects.
+    """
+
+    class Kind(models.TextChoices):
+        PROGRESS = "progress", _("progress disclosure")
+        FINAL = "final", _("final disclosure")
+        CORRECTION = "correction", _("correction")
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="disclosures"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period until"))
+    text = models.TextField(_("disclosure"), max_length=PROJECT_TEXT_MAX)
+    spent_fen = models.BigIntegerField(_("spent in the period (fen)"), null=True, blank=True)
+    leftover_fen = models.BigIntegerField(_("money left over (fen)"), null=True, blank=True)
+    leftover_use = models.TextField(
+        _("what happens to the money left over"), max_length=PROJECT_TEXT_MAX, blank=True, default=""
+    )
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
+        ordering = ["project_id", "published_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="disclosure_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="correction") | Q(corrects__isnull=False),
+                name="disclosure_correction_points",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project} · {self.get_kind_display()}"

@@ -7,7 +7,7 @@ Every status change goes through `needs.services` and leaves a line in `NeedStat
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from charity.models import AppendOnlyModel, Area, Category, Organization, Person
@@ -316,3 +316,198 @@ class Offer(models.Model):
 
     def __str__(self):
         return str(_("offer #%(id)s on need #%(need)s") % {"id": self.pk, "need": self.need_id})
+
+
+class MatchRun(models.Model):
+    """One partition of a matching run: the nightly run of one district (or the city-wide remainder), or
+    a run a staff member started for their area. Counts and the rows it could not use are kept here.
+
+    The nightly run for one night and one partition happens once: the unique constraint below is what a
+    second delivery of the same task, or a retry after a worker died, runs into.
+    """
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", _("nightly run")
+        STAFF = "staff", _("started by staff")
+        COMMAND = "command", _("started from the command line")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    night = models.DateField(_("night of"), help_text=_("The Shanghai date the run is for."))
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="match_runs"
+    )
+    # "district" (one district's own resources), "city" (resources that may travel the whole city, after
+    # the districts), or "area" (everything a staff or command-line run for `area` can see).
+    partition = models.CharField(_("partition"), max_length=16, default="area")
+    trigger = models.CharField(_("started by"), max_length=16, choices=Trigger.choices)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    needs_considered = models.PositiveIntegerField(_("needs considered"), default=0)
+    resources_considered = models.PositiveIntegerField(_("resources considered"), default=0)
+    candidates = models.PositiveIntegerField(_("candidate pairs"), default=0)
+    matches_proposed = models.PositiveIntegerField(_("matches proposed"), default=0)
+    quantity_matched = models.PositiveIntegerField(_("quantity matched"), default=0)
+    total_cost = models.BigIntegerField(_("total cost"), default=0)
+    # [{"kind": "need"|"resource", "id": 12, "reason": "no_category"}, …]
+    skipped = models.JSONField(_("rows skipped"), default=list, blank=True)
+    timings = models.JSONField(_("seconds per phase"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["night", "area", "partition"],
+                condition=Q(trigger="nightly") & Q(dry_run=False),
+                name="match_run_once_per_night",
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "status"], name="match_run_area_status")]
+
+    def __str__(self):
+        return f"{self.night} · {self.area}"
+
+
+class Match(models.Model):
+    """A proposed pairing of a need and a resource, with its quantity, cost terms and reasons.
+
+    `reasons` are codes with parameters ([["same_street", {}], ["waited", {"days": 12}]]), turned into
+    words in the reader's language when shown — never a sentence stored in one language.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("proposed")
+        ACCEPTED = "accepted", _("accepted")
+        FULFILLED = "fulfilled", _("fulfilled")
+        DECLINED = "declined", _("declined")
+        EXPIRED = "expired", _("expired")
+
+    OPEN = (Status.PROPOSED, Status.ACCEPTED)
+
+    run = models.ForeignKey(MatchRun, verbose_name=_("run"), on_delete=models.PROTECT, related_name="matches")
+    need = models.ForeignKey(Need, verbose_name=_("need"), on_delete=models.PROTECT, related_name="matches")
+    resource = models.ForeignKey(
+        "resources.Resource", verbose_name=_("resource"), on_delete=models.PROTECT, related_name="matches"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    cost = models.BigIntegerField(_("cost per unit"))
+    cost_terms = models.JSONField(_("cost terms"), default=dict)
+    reasons = models.JSONField(_("reasons"), default=list)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PROPOSED, db_index=True
+    )
+    decline_reason = models.CharField(_("reason for declining"), max_length=NOTE_MAX, blank=True, default="")
+    fulfilled_quantity = models.PositiveIntegerField(_("quantity delivered"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled"), null=True, blank=True)
+    created_at = models.DateTimeField(_("proposed"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("match")
+        verbose_name_plural = _("matches")
+        ordering = ["need_id", "cost", "resource_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "need", "resource"], name="match_once_per_run"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="match_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(fulfilled_quantity__isnull=True) | Q(fulfilled_quantity__lte=F("quantity")),
+                name="match_fulfilled_within_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "need"], name="match_status_need"),
+            models.Index(fields=["status", "resource"], name="match_status_resource"),
+        ]
+
+    def __str__(self):
+        return str(_("match #%(id)s") % {"id": self.pk})
+
+
+class WebhookEndpoint(models.Model):
+    """A hub organisation's address for signed notices of accepted matches and of its needs' status."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="webhooks"
+    )
+    url = models.URLField(_("address (URL)"), max_length=500)
+    # The shared secret, encrypted at rest (charity.crypto); the organisation is shown it once.
+    secret_ciphertext = models.TextField(_("secret (encrypted)"), editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["organization_id", "id"]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One notice sent to one webhook, with its attempts: the log staff read and resend from."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("gave up after retries")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name=_("webhook"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    event = models.CharField(_("event"), max_length=40)
+    event_id = models.UUIDField(_("event id"), unique=True)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_status_code = models.PositiveSmallIntegerField(_("last answer code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=NOTE_MAX, blank=True, default="")
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint_id}"

@@ -244,6 +244,14 @@ class Event(models.Model):
         related_name="events",
         limit_choices_to={"level": Area.Level.COMMUNITY},
     )
+    project = models.ForeignKey(
+        "governance.Project",
+        verbose_name=_("service project"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
     series = models.ForeignKey(
         EventSeries,
         verbose_name=_("series"),
