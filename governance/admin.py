@@ -307,4 +307,7 @@ class CommitteeAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
 
 
+from .admin_meetings import ActionItemAdmin, MeetingAdmin  # noqa: E402, F401  (registers meetings)
+from .admin_projects import DisclosureAdmin, ProjectAdmin  # noqa: E402, F401  (registers projects)
 from .admin_proposals import ProposalAdmin  # noqa: E402, F401  (registers the proposal admin)
+from .admin_topics import TopicAdmin  # noqa: E402, F401  (registers the topics' moderation)

@@ -14,7 +14,7 @@ from charity.services import Actor, save_organization
 from funds.models import Fund
 from funds.selectors import spendable_on
 
-from . import services
+from . import demo_meetings, demo_projects, demo_topics, services
 from .models import Committee, Membership, Proposal, ProposalAttachment
 from .selectors import eligible_organizations
 from .services import add_member, create_committee
@@ -120,6 +120,10 @@ def seed(stdout=None) -> dict:
             stdout.write(f"{committee.name}: {added} members seated.")
         committees[community_name] = committee
     _seed_proposals(committees, stdout)
+    demo_meetings.seed(stdout)  # Guanbeigou's city–district–street–community meetings and action items
+    demo_projects.seed(stdout)  # the "Together" project; Dalong's handrails, table tennis and CCTV
+    # Last: a topic links to the "Together" project, so it runs after the projects' demo.
+    demo_topics.seed(stdout)  # residents' topics in both communities, with supporters and comments
     return committees
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from charity.models import AppendOnlyModel, Organization, Person
@@ -937,7 +937,7 @@ class ActionItem(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("action item status", "open")
         IN_PROGRESS = "in_progress", _("in progress")
         DONE = "done", _("done")
         CANCELLED = "cancelled", _("cancelled")
@@ -1099,7 +1099,7 @@ class Topic(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("open for support")
-        ANSWERED = "answered", _("answered")
+        ANSWERED = "answered", pgettext_lazy("topic status", "answered")
         MERGED = "merged", _("merged into another topic")
         PROJECT = "project", _("became a project")
         HIDDEN = "hidden", _("hidden by a moderator")

@@ -426,5 +426,14 @@ def change_member_role(*, membership: Membership, category: str, role: str, acto
     return membership
 
 
+# Coordination meetings and their action items: chased, escalated (docs/coordination.md).
+from .meetings import *  # noqa: E402, F403
+
+# Service projects: plan, progress, evaluation, ratings, disclosures (docs/projects.md).
+from .projects import *  # noqa: E402, F403
+
 # Allocation decisions: proposals, votes, public notice, objections, payment, report (docs/allocation.md).
 from .proposals import *  # noqa: E402, F403
+
+# Residents' topics: raise, support, comment, moderate, answer, merge, turn into a project (docs/topics.md).
+from .topics import *  # noqa: E402, F403

@@ -22,3 +22,9 @@ def end_due_notices() -> int:
 def flag_overdue_reports() -> int:
     """Flag paid proposals unreported for 90 days and tell the committee, once."""
     return services.flag_overdue_reports()
+
+
+@shared_task(name="governance.tasks.chase_action_items")
+def chase_action_items() -> dict:
+    """Mark overdue action items and tell their owners, once; escalate long-overdue ones a level up."""
+    return services.mark_overdue_and_escalate()

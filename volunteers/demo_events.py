@@ -24,6 +24,7 @@ from charity.demo import DEMO_MOBILE_PREFIX
 from charity.errors import DomainError
 from charity.models import Area, AuditEvent, Organization, Person
 from charity.services import Actor
+from governance.models import Project
 
 from . import services
 from .models import Event, EventSeries, Signup, Volunteer, VolunteerRole
@@ -170,10 +171,23 @@ def _volunteers(community: Area) -> list[Volunteer]:
     )
 
 
+def _project_of(community, series) -> Project | None:
+    """The project a series' events belong to: "一起" is 祯祥社's "Together" project (governance demo)."""
+    if series is None:
+        return None
+    return Project.objects.filter(
+        community=community, title__contains=f"“{series.name}”", lead_organization=series.organizer
+    ).first()
+
+
 def _event(community, series, organizer, row, actor) -> tuple[Event, bool]:
     (_org, title, kind, place, days, hour, hours, capacity, roles, _p, _v, risk) = row
+    project = _project_of(community, series)
     event = Event.objects.filter(community=community, series=series, title=title).first()
     if event is not None:
+        if project is not None and event.project_id is None and event.status == Event.Status.PUBLISHED:
+            event.project = project
+            services.save_event(event=event, actor=actor)
         return event, False
     starts = _at(days, hour)
     ends = starts + datetime.timedelta(hours=hours)
@@ -181,6 +195,7 @@ def _event(community, series, organizer, row, actor) -> tuple[Event, bool]:
         actor=actor,
         community=community,
         series=series,
+        project=project,
         organizer=organizer,
         kind=kind,
         title=title,

@@ -32,6 +32,7 @@ from charity.admin import ServiceAdminMixin, ServiceFormMixin, admin_actor
 from charity.admin_base import ROLE, ScopedAdminMixin
 from charity.errors import DomainError
 from charity.models import Area
+from governance.models import Project
 
 from .. import qr, services
 from ..models import Event, EventSeries, Signup, VolunteerRole
@@ -322,6 +323,10 @@ class EventAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
             field.queryset = field.queryset.filter(level=Area.Level.COMMUNITY)
         elif db_field.name == "series":
             field.queryset = scope.filter(EventSeries.objects.all(), "community")
+        elif db_field.name == "project":
+            field.queryset = scope.filter(
+                Project.objects.exclude(status=Project.Status.CANCELLED), "community"
+            )
         return field
 
     def has_delete_permission(self, request, obj=None):

@@ -33,6 +33,7 @@ from charity.models import Area, AuditEvent, Organization, Person, StaffAssignme
 from charity.scoping import scope_for_request
 from charity.services import Actor
 from charity.validators import normalize_mobile
+from governance.models import Project
 
 from .. import services
 from ..models import TEXT_MAX, TITLE_MAX, Event, EventSeries, Signup, VolunteerRole
@@ -78,6 +79,7 @@ class EventSerializer(serializers.ModelSerializer):
             "status",
             "community",
             "series",
+            "project",
             "organizer",
             "description",
             "place",
@@ -115,6 +117,11 @@ class ScopedSeriesField(StrictPrimaryKeyRelatedField):
         return write_scope(self.context["request"]).filter(EventSeries.objects.all(), "community")
 
 
+class ScopedProjectField(StrictPrimaryKeyRelatedField):
+    def get_queryset(self):
+        return write_scope(self.context["request"]).filter(Project.objects.all(), "community")
+
+
 class ScopedOrganizationField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
         return write_scope(self.context["request"]).filter(Organization.objects.all(), "area")
@@ -129,6 +136,12 @@ class RoleCreateSerializer(serializers.Serializer):
 class EventCreateSerializer(serializers.Serializer):
     community = ScopedCommunityField(help_text="A community your key serves (or where you are staff).")
     series = ScopedSeriesField(required=False, allow_null=True, default=None)
+    project = ScopedProjectField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The service project the event belongs to: one of the event's own community.",
+    )
     organizer = ScopedOrganizationField(
         required=False,
         allow_null=True,

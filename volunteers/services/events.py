@@ -40,6 +40,7 @@ from charity.notifications import notify
 from charity.scoping import scope_for_organization
 from charity.services import Actor, is_staff_for, record_audit, require_staff
 from charity.validators import clean_text
+from governance.models import Project
 
 from .. import qr
 from ..models import NOTE_MAX, TEXT_MAX, TITLE_MAX, Event, EventSeries, Signup, Volunteer, VolunteerRole
@@ -75,6 +76,7 @@ MAX_CAPACITY = 100_000
 EVENT_FIELDS = (
     "community",
     "series",
+    "project",
     "organizer",
     "kind",
     "title",
@@ -195,6 +197,17 @@ def _check_event(event: Event) -> None:
         series = EventSeries.objects.filter(pk=event.series_id).first()
         if series is None or series.community_id != community.pk:
             raise EventError(_("Choose a series of the event's own community."), field="series")
+    if event.project_id is not None:
+        project = Project.objects.filter(pk=event.project_id).first()
+        if (
+            project is None
+            or project.community_id != community.pk
+            or project.status == Project.Status.CANCELLED
+        ):
+            raise EventError(
+                _("Choose a service project of the event's own community that is not cancelled."),
+                field="project",
+            )
     if event.kind not in Event.Kind.values:
         raise EventError(_("Choose the kind of event from the list."), field="kind")
     event.title = _text(
@@ -252,6 +265,7 @@ def _event_data(event: Event) -> dict:
         "capacity": event.capacity,
         "is_risky": event.is_risky,
         "series_id": event.series_id,
+        "project_id": event.project_id,
         "organizer_id": event.organizer_id,
     }
 
