@@ -48,7 +48,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.forms import ModelChoiceField
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone as django_timezone
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
@@ -187,6 +187,12 @@ WHERE: dict[str, Callable] = {
     "volunteers.eventseries": lambda o: o.community,
     "volunteers.event": lambda o: o.community,
     "volunteers.signup": lambda o: o.event.community,
+    # coordination meetings and their action items (the level chasing an item: none escalated here)
+    "governance.meeting": lambda o: o.area,
+    "governance.actionitem": lambda o: o.area,
+    # hub webhooks and their delivery log: the organisation's area
+    "needs.webhookendpoint": lambda o: o.organization.area,
+    "needs.webhookdelivery": lambda o: o.endpoint.organization.area,
 }
 
 
@@ -495,6 +501,88 @@ def build_world() -> World:
         )
         joiner[s] = PersonFactory(name=f"新报名人{s}", mobile=f"1340000001{i}", community=area[s])
 
+    # Coordination (docs/coordination.md): each community's quarterly meeting, held and its minutes published,
+    # and its regular meeting, planned, with a decision followed up by an action item its hub owns; A's
+    # decision has a second item, owned by its resident (seen by A's key, not its own).
+    from governance import meetings as meeting_services
+
+    meeting, published_meeting, decision, action_item = {}, {}, {}, {}
+    for s in SIDES:
+        system = Actor.system()
+        held = meeting_services.create_meeting(
+            area=area[s],
+            kind="regular",
+            title=f"季度协调会{s}",
+            starts_at=django_timezone.now() - datetime.timedelta(hours=2),
+            actor=system,
+        )
+        meeting_services.record_decision(meeting=held, text=f"增设助老食堂{s}", actor=system)
+        meeting_services.record_minutes(
+            meeting=held, minutes=f"内部记录{s}", public_minutes=f"会议通报{s}", actor=system
+        )
+        published_meeting[s] = meeting_services.publish_minutes(meeting=held, actor=system)
+        meeting[s] = meeting_services.create_meeting(
+            area=area[s],
+            kind="regular",
+            title=f"社区工作例会{s}",
+            starts_at=django_timezone.now() + datetime.timedelta(days=7),
+            place=f"居委会会议室{s}",
+            convenor_organization=hub[s],
+            participant_organizations=[hub[s]],
+            actor=system,
+        )
+        decision[s] = meeting_services.record_decision(
+            meeting=meeting[s], text=f"加装楼道照明{s}", actor=system
+        )
+        action_item[s] = meeting_services.create_action_item(
+            decision=decision[s],
+            title=f"楼道照明安装{s}",
+            due_on=django_timezone.localdate() + datetime.timedelta(days=10),
+            owner_organization=hub[s],
+            actor=system,
+        )
+    unowned_item = meeting_services.create_action_item(
+        decision=decision[A],
+        title="垃圾分类督导A",
+        due_on=django_timezone.localdate() + datetime.timedelta(days=10),
+        owner_person=person[A],
+        actor=system,
+    )
+
+    # Webhooks (docs/webhooks.md): each hub's address (on this machine, allowed for registering only), a need
+    # the hub sent and staff published, and the notice of it, whose one attempt was refused (this machine is
+    # not on the internet): failed, so "send again" has something to do. Nothing leaves the machine.
+    from needs import webhooks
+
+    webhook, delivery, hub_need = {}, {}, {}
+    hook_path = {A: "charity-hook-gbg", B: "charity-hook-dalong"}
+    for s in SIDES:
+        system = Actor.system()
+        with override_settings(WEBHOOK_ALLOW_PRIVATE=True):
+            webhook[s], _secret = webhooks.create_endpoint(
+                actor=system, organization=hub[s], url=f"https://127.0.0.1/{hook_path[s]}"
+            )
+        hub_need[s] = need_services.submit_need(
+            data=need_services.NeedInput(
+                community=area[s],
+                category=Category.objects.get(code="elderly"),
+                sub_kind="goods",
+                summary=f"社区食堂送餐{s}",
+                quantity=2,
+                unit="份",
+            ),
+            source="api",
+            actor=Actor(surface=AuditEvent.Surface.API, organization=hub[s]),
+        )
+        reviewer = users["staff_A" if s == A else "manager_B"]
+        need_services.publish_need(
+            need=hub_need[s], actor=Actor(surface=AuditEvent.Surface.ADMIN, user=reviewer)
+        )
+        queued = webhook[s].deliveries.get()
+        with override_settings(WEBHOOK_ALLOW_PRIVATE=False, WEBHOOK_MAX_ATTEMPTS=1):
+            assert webhooks.attempt_delivery(queued.pk, attempt=0).status == "failed"
+        delivery[s] = type(queued).objects.get(pk=queued.pk)
+
     objects = {
         "charity.area": area,
         "charity.organization": hub,
@@ -529,6 +617,10 @@ def build_world() -> World:
         "volunteers.eventseries": series,
         "volunteers.event": event,
         "volunteers.signup": signup,
+        "governance.meeting": meeting,
+        "governance.actionitem": action_item,
+        "needs.webhookendpoint": webhook,
+        "needs.webhookdelivery": delivery,
     }
     roots = {
         "viewer_A": (a.path,),
@@ -576,6 +668,18 @@ def build_world() -> World:
             f"报名人{s}",
             f"1340000000{SIDES.index(s)}",
             f"1340000001{SIDES.index(s)}",
+            f"季度协调会{s}",
+            f"增设助老食堂{s}",
+            f"内部记录{s}",
+            f"会议通报{s}",
+            f"社区工作例会{s}",
+            f"居委会会议室{s}",
+            f"加装楼道照明{s}",
+            f"楼道照明安装{s}",
+            f"垃圾分类督导{s}",
+            hook_path[s],
+            str(delivery[s].event_id),
+            f"社区食堂送餐{s}",
             tag,
             *staff_names,
         }
@@ -597,6 +701,9 @@ def build_world() -> World:
             "proposal_draft": proposal_draft,
             "proposal_attachment": proposal_attachment,
             "event_joiner": joiner,
+            "published_meeting": published_meeting,
+            "decision": decision,
+            "unowned_item": unowned_item,
         },
         roots=roots,
         sessions=sessions,
@@ -817,6 +924,15 @@ ADMIN_MODELS = {
     "volunteers.eventseries": AdminSpec(delete=None),
     "volunteers.event": AdminSpec(delete=None),
     "volunteers.signup": AdminSpec(change=None, delete=None),
+    # Meetings are cancelled, never deleted (an action). The planned meeting's page is changed by staff; a
+    # published (or cancelled) one is read-only even to a superuser: see check_published_meeting below.
+    "governance.meeting": AdminSpec(delete=None),
+    # Action items are closed by their progress notes, never deleted: "change" adds a note inline.
+    "governance.actionitem": AdminSpec(delete=None),
+    # A webhook is registered by staff (its secret shown once), replaced or deactivated, never edited or
+    # deleted; its delivery log is only read, and moved on by "send again".
+    "needs.webhookendpoint": AdminSpec(delete=None),
+    "needs.webhookdelivery": READ_ONLY,
 }
 
 
@@ -1180,6 +1296,14 @@ ACTIONS = {
     ),
     # Nobody is checked in yet: refused with a message (the scoping is what this row checks).
     "volunteers.signup.check_out_signups": ActionSpec(need=lambda spec: STAFF),
+    "governance.meeting.cancel_meetings": ActionSpec(
+        need=lambda spec: STAFF, done=lambda m: m.status == "cancelled"
+    ),
+    "needs.webhookendpoint.deactivate_webhooks": ActionSpec(
+        need=lambda spec: STAFF, done=lambda e: not e.is_active
+    ),
+    # "Send again" starts a fresh series of attempts: the failed notice is waiting again.
+    "needs.webhookdelivery.resend": ActionSpec(need=lambda spec: STAFF, done=lambda d: d.status == "pending"),
 }
 
 
@@ -1653,6 +1777,73 @@ def check_proposal_attachment(world, role, case):
     assert_no_leak(world, role, response)
 
 
+def check_overdue_board(world, role, case):
+    """The overdue-items board: whoever sees an area, with the overdue items of their areas only."""
+    from governance.models import ActionItem
+
+    label = "governance.actionitem"
+    # Both sides' items run late: their due date is moved into the past (the clock, not a user, does that).
+    yesterday = django_timezone.localdate() - datetime.timedelta(days=1)
+    ActionItem.objects.filter(pk__in=[world.obj(label, s).pk for s in SIDES]).update(due_on=yesterday)
+    expected = admin_answer(role, ADMIN_MODELS[label], VIEWER)
+    response = world.client(role).get(reverse("admin:governance_actionitem_overdue"))
+    assert_status(response, expected)
+    if expected == 200:
+        for side in SIDES:
+            if role.sees(side):
+                assert world.obj(label, side).title in text_of(response), f"{role.name} misses {side}'s item"
+    assert_no_leak(world, role, response)
+
+
+def check_published_meeting(world, role, case, method):
+    """A published meeting's page is its record: read by whoever sees its area, changed by nobody — not its
+    staff, not a superuser (403: the minutes residents read never change; a correction goes on the next
+    meeting). Out of scope 404 like a missing meeting; nothing changes."""
+    from governance.models import Meeting
+
+    label = "governance.meeting"
+    side = side_of(case.target)
+    published = world.extra["published_meeting"]
+    pk = published[side].pk if side in SIDES else MISSING_ID
+    url = reverse("admin:governance_meeting_change", args=[pk])
+    client = world.client(role)
+    rows = Meeting.objects.filter(pk__in=[m.pk for m in published.values()]).order_by("pk")
+    before = list(rows.values())
+    if method == "GET":
+        response = client.get(url)
+        assert_status(response, admin_answer(role, ADMIN_MODELS[label], VIEWER, side))
+    else:
+        expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+        response = client.post(url, {"title": "改写后的标题", "public_minutes": "改写后的纪要"})
+        assert_status(response, 403 if expected == 200 else expected)
+    assert list(rows.values()) == before, f"{role.name} changed a published meeting"
+    assert_no_leak(world, role, response)
+
+
+def check_webhook_rotate(world, role, case, method):
+    """Replacing a webhook's secret: staff of the organisation's area (a viewer 403); out of scope 404 like
+    a missing webhook; the new secret is shown once (a page, not a redirect); a refusal changes nothing."""
+    label = "needs.webhookendpoint"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = admin_url(label, "rotate", world, case.target)
+    client = world.client(role)
+    before = snapshots(world, label)
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+    else:
+        response = client.post(url, {})
+        assert_status(response, expected)
+        if expected == 200:
+            after = snapshots(world, label)
+            assert after[side]["secret_ciphertext"] != before[side]["secret_ciphertext"], "not replaced"
+            assert "Cache-Control" in response and "no-store" in response["Cache-Control"]
+        else:
+            assert snapshots(world, label) == before, "a refused replacement changed a secret"
+    assert_no_leak(world, role, response)
+
+
 CUSTOM_ADMIN = {
     "admin:governance.proposal:governance_proposal_step",
     "admin:governance.proposal:governance_proposal_attachment",
@@ -1672,6 +1863,8 @@ CUSTOM_ADMIN = {
     "admin:volunteers.leaderprofile:volunteers_leaderprofile_reach",
     "admin:volunteers.event:volunteers_event_desk",
     "admin:volunteers.event:volunteers_event_poster",
+    "admin:governance.actionitem:governance_actionitem_overdue",
+    "admin:needs.webhookendpoint:needs_webhookendpoint_rotate",
 }
 
 
@@ -1774,6 +1967,35 @@ def custom_admin_cases(key) -> list[Case]:
         return [
             *cases(key, check_proposal_attachment, ALL, objects),
             *cases(key, check_proposal_attachment, ("staff_A",), ("missing", "bad_id")),
+        ]
+    if key == "admin:governance.actionitem:governance_actionitem_overdue":
+        return [
+            *cases(key, check_overdue_board, ALL),
+            # Not a URL of its own: the change page of a published meeting (see check_published_meeting).
+            *cases(
+                "admin:governance.meeting:change (published)", check_published_meeting, ALL, objects, "GET"
+            ),
+            *cases(
+                "admin:governance.meeting:change POST (published)",
+                check_published_meeting,
+                ALL,
+                objects,
+                "POST",
+            ),
+            *cases(
+                "admin:governance.meeting:change POST (published)",
+                check_published_meeting,
+                ("staff_A",),
+                ("missing",),
+                "POST",
+            ),
+        ]
+    if key == "admin:needs.webhookendpoint:needs_webhookendpoint_rotate":
+        return [
+            *cases(key, check_webhook_rotate, ALL, objects, "GET"),
+            *cases(key, check_webhook_rotate, ("staff_A",), ("missing", "bad_id"), "GET"),
+            *cases(key + " POST", check_webhook_rotate, ALL, objects, "POST"),
+            *cases(key + " POST", check_webhook_rotate, ("staff_A",), ("missing",), "POST"),
         ]
     if key == "admin:charity.area:javascript-catalog":
         url = admin_url("charity.area", "changelist") + "jsi18n/"
@@ -2445,6 +2667,176 @@ def api_proposal_write(check):
     ]
 
 
+def check_api_meeting_create(world, role, case, name):
+    """Planning a meeting: staff (not viewers) of the area or above it. A level above one's own areas (the
+    street over A, target "above") is refused by name — 403 `meeting_above_your_area`, field `area`: the
+    user works under it, so nothing is revealed. An area out of sight answers as one that does not exist; a
+    key never convenes (403 whatever the area). Nothing is written when refused."""
+    from governance.models import Meeting
+
+    client = world.client(role)
+    above = case.target == "above"
+    side = A if above else side_of(case.target)
+    if above:
+        area_pk = world.extra["street"][A].pk
+    else:
+        area_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    before = Meeting.objects.count()
+    starts = django_timezone.now() + datetime.timedelta(days=3)
+
+    def plan(pk):
+        body = {"area": pk, "kind": "regular", "title": "进展跟进会", "starts_at": starts.isoformat()}
+        return post_json(client, api_url(name), body)
+
+    response = plan(area_pk)
+    assert_no_leak(world, role, response)
+    may = side in SIDES and (side in role.above if above else role.rank(side) >= RANK[STAFF])
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif role.kind == KEY:
+        assert_api_status(response, {403})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, plan(MISSING_ID), area_pk, MISSING_ID)
+    elif role.kind == SUPERUSER or may:
+        assert_api_status(response, 201)
+        assert Meeting.objects.count() == before + 1
+        return
+    elif side in SIDES and role.sees(side):
+        assert_api_status(response, {403})
+        if above:
+            body = response.json()
+            assert body["code"] == "meeting_above_your_area" and list(body["fields"]) == ["area"], body
+    else:
+        assert_api_status(response, {400, 404})
+        if side in SIDES:
+            same_answer(response, plan(MISSING_ID), area_pk, MISSING_ID)
+    assert Meeting.objects.count() == before, "a refused request planned a meeting"
+
+
+def check_api_action_item_create(world, role, case, name):
+    """Following a decision up: staff (not viewers: 403) of the meeting's area; a decision out of sight
+    answers as one that does not exist; a key never creates items (403 whatever the decision)."""
+    from governance.models import ActionItem
+
+    client = world.client(role)
+    side = side_of(case.target)
+    decision_pk = world.extra["decision"][side].pk if side in SIDES else MISSING_ID
+    owner = world.obj("charity.organization", side if side in SIDES else A)
+    before = ActionItem.objects.count()
+    due = django_timezone.localdate() + datetime.timedelta(days=14)
+
+    def create(pk):
+        body = {"decision": pk, "title": "修复楼道照明", "owner_organization": owner.pk, "due_on": f"{due}"}
+        return post_json(client, api_url(name), body)
+
+    response = create(decision_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif role.kind == KEY:
+        assert_api_status(response, {403})
+        if side in SIDES and not role.sees(side):
+            same_answer(response, create(MISSING_ID), decision_pk, MISSING_ID)
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert ActionItem.objects.count() == before + 1
+        return
+    elif side in SIDES and role.sees(side):
+        assert_api_status(response, {403})
+    else:
+        assert_api_status(response, {400, 404})
+        if side in SIDES:
+            same_answer(response, create(MISSING_ID), decision_pk, MISSING_ID)
+    assert ActionItem.objects.count() == before, "a refused request created an action item"
+
+
+def action_item_rows(world):
+    from governance.models import ActionItem, ActionProgress
+
+    items = [*world.objects["governance.actionitem"].values(), world.extra["unowned_item"]]
+    rows = ActionItem.objects.filter(pk__in=[i.pk for i in items]).order_by("pk")
+    return list(rows.values()), ActionProgress.objects.count()
+
+
+def patch_json(client, url, body):
+    return client.patch(url, json.dumps(body), content_type="application/json")
+
+
+def check_api_action_item_update(world, role, case, name):
+    """Progress on an action item: staff (not viewers) of the level chasing it; the key of the organisation
+    that owns it — another key that sees the item (target "unowned": A's item owned by A's resident) is
+    refused with 403, one that does not see it gets 404 as for none. Nothing changes when refused."""
+    label = "governance.actionitem"
+    client = world.client(role)
+    if case.target == "unowned":
+        item, side = world.extra["unowned_item"], A
+    else:
+        side = side_of(case.target)
+        item = world.obj(label, side) if side in SIDES else None
+    pk = item.pk if item else MISSING_ID
+    before = action_item_rows(world)
+    body = {"note": "灯具已采购。", "status": "in_progress"}
+    response = patch_json(client, reverse(name, args=[pk]), body)
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.kind == KEY:
+        owns = item.owner_organization_id == world.obj("charity.organization", role.home).pk
+        expected = 200 if owns else 403
+    elif expected == 200 and role.rank(side) < RANK[STAFF]:
+        expected = 403
+    if expected == 200:
+        assert_api_status(response, 200)
+        assert type(item).objects.get(pk=pk).status == "in_progress"
+        return
+    assert_api_status(response, {403} if expected == 403 else expected)
+    assert action_item_rows(world) == before, f"{role.name}'s refused update changed an action item"
+    if expected == 404 and side in SIDES:
+        same_answer(response, patch_json(client, reverse(name, args=[MISSING_ID]), body), pk, MISSING_ID)
+
+
+def check_api_action_item_key_limits(world, role, case, name):
+    """What only staff may do to an item: cancel it (the meeting decided it) and move its due date. The
+    owner's own key is refused (403) and nothing changes; staff of the item's community do both."""
+    label = "governance.actionitem"
+    side = role.home
+    item = world.obj(label, side)
+    later = django_timezone.localdate() + datetime.timedelta(days=30)
+    if case.target == "cancel":
+        body = {"note": "不做了。", "status": "cancelled"}
+    else:
+        body = {"note": "灯具到货推迟。", "due_on": f"{later}"}
+    before = action_item_rows(world)
+    response = patch_json(world.client(role), reverse(name, args=[item.pk]), body)
+    assert_no_leak(world, role, response)
+    if role.kind == KEY:
+        assert_api_status(response, {403})
+        assert action_item_rows(world) == before, f"{role.name} did what only staff may"
+        return
+    assert_api_status(response, 200)
+    fresh = world.fresh(label, side)
+    assert fresh.status == "cancelled" if case.target == "cancel" else fresh.due_on == later
+
+
+def check_api_put_not_offered(world, role, case, name, label):
+    """A route the router lists but the view does not offer (PUT: an item is changed by progress notes,
+    PATCH): 405 for whoever passes authentication, for any id alike; nothing changes."""
+    side = side_of(case.target)
+    pk = world.obj(label, side).pk if side in SIDES else MISSING_ID
+    client = world.client(role)
+    before = snapshots(world, label)
+
+    def put(value):
+        return client.put(
+            reverse(name, args=[value]), json.dumps({"note": "x"}), content_type="application/json"
+        )
+
+    response = put(pk)
+    assert_api_status(response, {ANONYMOUS: 401, RESIDENT: 403}.get(role.kind, 405))
+    assert snapshots(world, label) == before
+    if side in SIDES and role.kind in (STAFF_USER, KEY) and not role.sees(side):
+        same_answer(response, put(MISSING_ID), pk, MISSING_ID)
+
+
 def api_detail(label, rows=None):
     def make(key, name):
         return [
@@ -2528,6 +2920,34 @@ API = {
     "api:event-signups:POST": lambda key, name: [
         *cases(key, check_api_event_signup, ALL, ("obj_A", "obj_B"), name),
         *cases(key, check_api_event_signup, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    # Coordination meetings and action items (docs/coordination.md).
+    "api:meeting-list:GET": api_list("governance.meeting"),
+    "api:meeting-detail:GET": api_detail("governance.meeting"),
+    "api:meeting-list:POST": lambda key, name: [
+        *cases(key, check_api_meeting_create, ALL, ("obj_A", "obj_B", "above"), name),
+        *cases(key, check_api_meeting_create, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:action-item-list:GET": api_list("governance.actionitem"),
+    "api:action-item-detail:GET": api_detail("governance.actionitem"),
+    "api:action-item-list:POST": lambda key, name: [
+        *cases(key, check_api_action_item_create, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_action_item_create, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:action-item-detail:PATCH": lambda key, name: [
+        *cases(key, check_api_action_item_update, ALL, ("obj_A", "obj_B", "unowned"), name),
+        *cases(key, check_api_action_item_update, ("staff_A", "hub_key_A"), ("missing",), name),
+        *cases(
+            key + " (staff only)",
+            check_api_action_item_key_limits,
+            ("staff_A", "hub_key_A", "hub_key_B"),
+            ("cancel", "due_on"),
+            name,
+        ),
+    ],
+    "api:action-item-detail:PUT": lambda key, name: [
+        *cases(key, check_api_put_not_offered, ALL, ("obj_A", "obj_B"), name, "governance.actionitem"),
+        *cases(key, check_api_put_not_offered, ("staff_A",), ("missing",), name, "governance.actionitem"),
     ],
     # The schema and its viewer are public documentation, the same for everyone.
     "api:api-schema:GET": lambda key, name: cases(
