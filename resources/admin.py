@@ -44,7 +44,7 @@ from charity.validators import normalize_mobile
 from funds.models import Fund
 
 from . import services
-from .models import Claim, Loan, Resource, WaitlistEntry
+from .models import HELP_KINDS, Claim, Loan, Resource, WaitlistEntry
 
 WEEKDAYS = {
     **{str(i + 1): i for i in range(7)},
@@ -113,6 +113,13 @@ class ResourceForm(ConstraintsInServiceMixin, ServiceFormMixin, forms.ModelForm)
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Venues and time only: one a line, like “周六 9:00-12:00”."),
     )
+    help_kinds = forms.MultipleChoiceField(
+        label=_("kinds of help it gives"),
+        choices=HELP_KINDS,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Skills and time only: the nightly matching prefers them for needs of these kinds."),
+    )
 
     class Meta:
         model = Resource
@@ -130,6 +137,7 @@ class ResourceForm(ConstraintsInServiceMixin, ServiceFormMixin, forms.ModelForm)
             "available_from",
             "available_until",
             "for_exchange",
+            "help_kinds",
             "amount_fen",
             "fund",
         ]

@@ -82,6 +82,11 @@ class ResourceSerializer(serializers.ModelSerializer):
     quantity = serializers.IntegerField(read_only=True)
     amount_fen = serializers.IntegerField(read_only=True, allow_null=True)
     slots = SlotSerializer(many=True, read_only=True)
+    help_kinds = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Skills and time: the kinds of help it gives (need sub_kind codes).",
+    )
 
     class Meta:
         model = Resource
@@ -101,6 +106,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "available_from",
             "available_until",
             "slots",
+            "help_kinds",
             "status",
             "for_exchange",
             "amount_fen",
@@ -174,6 +180,12 @@ class ResourceCreateSerializer(serializers.Serializer):
         required=False, default=None, help_text="A money pledge: fen promised."
     )
     slots = SlotSerializer(many=True, required=False, default=list)
+    # Checked by the service, so the message names the unknown code.
+    help_kinds = serializers.JSONField(
+        required=False,
+        default=list,
+        help_text="Skills and time: the kinds of help it gives, as need sub_kind codes (e.g. counselling).",
+    )
 
 
 class StrictBooleanFormField(forms.NullBooleanField):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from charity.models import Category
 
-from .models import DESCRIPTION_MAX, TITLE_MAX, UNIT_MAX, Resource
+from .models import DESCRIPTION_MAX, HELP_KINDS, TITLE_MAX, UNIT_MAX, Resource
 
 # What a resident may offer on the portal: a money pledge is recorded with staff (it needs a fund and a
 # receipt), and tools join the library at the loan desk.
@@ -44,6 +44,12 @@ class OfferForm(forms.Form):
     )
     for_exchange = forms.BooleanField(
         label=_("Give it away in the second-hand exchange (goods only)"), required=False
+    )
+    help_kinds = forms.MultipleChoiceField(
+        label=_("What kinds of help can you give? (a skill or your time only)"),
+        choices=HELP_KINDS,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
 
     description_max = DESCRIPTION_MAX

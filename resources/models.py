@@ -15,6 +15,21 @@ DESCRIPTION_MAX = 2000
 UNIT_MAX = 20
 NOTES_MAX = 500
 
+# The kinds of help a skill or someone's time is good for, by needs.models.Need.SubKind code: the nightly
+# matching prefers such a resource for needs of these kinds. Listed here rather than imported, since
+# resources may not import needs (DESIGN.md §2); tests/needs/test_matching_run.py checks the two agree.
+HELP_KINDS = [
+    ("food", _("food")),
+    ("clothing", _("clothing and bedding")),
+    ("housing", _("housing and repairs to the home")),
+    ("goods", _("other goods")),
+    ("care", _("care")),
+    ("tutoring", _("tutoring")),
+    ("counselling", _("counselling")),
+    ("repair", _("repair work")),
+    ("companionship", _("companionship")),
+]
+
 
 class Resource(models.Model):
     """Something that can serve needs: a money pledge, goods, a venue, a skill, time or a tool.
@@ -91,6 +106,8 @@ class Resource(models.Model):
     available_from = models.DateField(_("available from"))
     available_until = models.DateField(_("available until"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    # Codes of HELP_KINDS (skills and time): checked by the service, read by the matching as skill tags.
+    help_kinds = models.JSONField(_("kinds of help it gives"), default=list, blank=True)
     for_exchange = models.BooleanField(
         _("in the second-hand exchange"),
         default=False,

@@ -37,6 +37,7 @@ from funds.services import post_donation
 
 from .models import (
     DESCRIPTION_MAX,
+    HELP_KINDS,
     NOTES_MAX,
     TITLE_MAX,
     UNIT_MAX,
@@ -168,6 +169,32 @@ def check_slots(slots) -> list[tuple[int, datetime.time, datetime.time]]:
     return checked
 
 
+# Kinds whose owner says which kinds of help they give (the matching's skill fit).
+HELP_KIND_KINDS = (KIND.SKILL, KIND.TIME)
+_HELP_KIND_CODES = [code for code, _label in HELP_KINDS]
+
+
+def check_help_kinds(value, *, kind: str) -> list[str]:
+    """The kinds of help a skill or time gives, as known codes in the list's order; raises ResourceError."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise ResourceError(_("Choose the kinds of help from the list."), field="help_kinds")
+    unknown = [v for v in value if v not in _HELP_KIND_CODES]
+    if unknown:
+        raise ResourceError(
+            _("Unknown kind of help: %(codes)s. Choose from the list.")
+            % {"codes": ", ".join(map(str, unknown))},
+            field="help_kinds",
+        )
+    if value and kind not in HELP_KIND_KINDS:
+        raise ResourceError(
+            _("Only a skill or time says which kinds of help it gives: leave them empty for this kind."),
+            field="help_kinds",
+        )
+    return [code for code in _HELP_KIND_CODES if code in set(value)]
+
+
 def check_resource(resource: Resource) -> None:
     """Check and normalise the fields of `resource` in place; raises ResourceError naming the field."""
     if resource.kind not in KIND.values:
@@ -225,6 +252,7 @@ def check_resource(resource: Resource) -> None:
         resource.fund = None
     if resource.for_exchange and resource.kind != KIND.GOODS:
         raise ResourceError(_("Only goods can be given away in the exchange."), field="for_exchange")
+    resource.help_kinds = check_help_kinds(resource.help_kinds, kind=resource.kind)
     resource.reach_area = reach_area(community, resource.reach)
 
 
@@ -293,6 +321,7 @@ def save_resource(
                     "available_from",
                     "available_until",
                     "for_exchange",
+                    "help_kinds",
                     "amount_fen",
                     "fund",
                     "updated_at",
@@ -351,6 +380,7 @@ def offer_resource(*, actor: Actor, categories=(), slots=None, **fields) -> Reso
         "available_from",
         "available_until",
         "for_exchange",
+        "help_kinds",
         "amount_fen",
         "fund",
     }

@@ -73,6 +73,7 @@ def offer(request):
                 available_from=data["available_from"],
                 available_until=data["available_until"],
                 for_exchange=data["for_exchange"],
+                help_kinds=data["help_kinds"],
                 categories=data["categories"],
             )
         except DomainError as exc:
