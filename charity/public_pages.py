@@ -102,6 +102,30 @@ COMMUNITY_ACTIONS = frozenset(
         AuditAction.CLAIM_HANDED_OVER,
         AuditAction.CLAIM_CANCELLED,
         AuditAction.ITEM_EXPIRED,
+        # residents' topics (governance/topics.py): a community's topics and a topic's page
+        AuditAction.TOPIC_RAISED,
+        AuditAction.TOPIC_SUPPORTED,
+        AuditAction.TOPIC_SUPPORT_WITHDRAWN,
+        AuditAction.TOPIC_COMMENTED,
+        AuditAction.TOPIC_COMMENT_HIDDEN,
+        AuditAction.TOPIC_HIDDEN,
+        AuditAction.TOPIC_ANSWERED,
+        AuditAction.TOPIC_MERGED,
+        AuditAction.TOPIC_BECAME_PROJECT,
+        # service projects (governance/projects.py): a community's projects and a project's page
+        AuditAction.PROJECT_CREATED,
+        AuditAction.PROJECT_PLAN_CHANGED,
+        AuditAction.PROJECT_STARTED,
+        AuditAction.PROJECT_ENDED,
+        AuditAction.PROJECT_CANCELLED,
+        AuditAction.MILESTONE_ADDED,
+        AuditAction.MILESTONE_REACHED,
+        AuditAction.PROJECT_PROGRESS_REPORTED,
+        AuditAction.PROJECT_EVALUATED,
+        AuditAction.PROJECT_RATED,
+        AuditAction.PROJECT_RATING_HIDDEN,
+        AuditAction.DISCLOSURE_PUBLISHED,
+        AuditAction.DISCLOSURE_CORRECTED,
     }
 )
 

@@ -307,6 +307,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.flag_overdue_reports",
         "schedule": crontab(hour=8, minute=10),
     },
+    # Need–resource matching (docs/matching.md): one task per district, then the city-wide remainder.
+    "match-needs-nightly": {
+        "task": "needs.tasks.run_nightly_matching",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    # Webhook notices whose retry is overdue (a worker died, the broker was down): docs/webhooks.md.
+    "send-due-webhooks": {
+        "task": "needs.tasks.send_due_webhooks",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Action items of coordination meetings: overdue ones marked and their owners told, long-overdue ones
+    # escalated a level up, before the working day starts (docs/coordination.md).
+    "chase-action-items-daily": {
+        "task": "governance.tasks.chase_action_items",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # --- auth, i18n, time -----------------------------------------------------------------------------------
@@ -487,6 +503,9 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "volunteers.models.Event.Kind",
         "EventStatusEnum": "volunteers.models.Event.Status",
         "SignupStatusEnum": "volunteers.models.Signup.Status",
+        # A residents' topic's category and its public statuses (hidden is never in an answer).
+        "TopicCategoryEnum": "governance.models.Topic.Category",
+        "TopicStatusEnum": "governance.api_topics.PUBLIC_STATUSES",
     },
 }
 
@@ -536,6 +555,18 @@ if not 0 <= VOLUNTEER_MIN_AGE <= VOLUNTEER_ACCOMPANIED_AGE <= VOLUNTEER_GUARDIAN
 PROPOSAL_ATTACHMENT_MAX_BYTES = env.int("PROPOSAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 if PROPOSAL_ATTACHMENT_MAX_BYTES < 1024:
     raise ImproperlyConfigured("PROPOSAL_ATTACHMENT_MAX_BYTES must be at least 1024")
+# An action item overdue by this many days is escalated one level up (community → street → district → city),
+# and again each time this many more days pass without it being done (governance/meetings.py).
+ACTION_ITEM_ESCALATE_DAYS = env.int("ACTION_ITEM_ESCALATE_DAYS", default=14)
+if ACTION_ITEM_ESCALATE_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"ACTION_ITEM_ESCALATE_DAYS must be at least 1, not {ACTION_ITEM_ESCALATE_DAYS}"
+    )
+# Residents' topics (governance/topics.py): what one resident may write, against floods, not opinions.
+TOPICS_PER_DAY = env.int("TOPICS_PER_DAY", default=3)
+TOPIC_COMMENTS_PER_HOUR = env.int("TOPIC_COMMENTS_PER_HOUR", default=10)
+if TOPICS_PER_DAY < 1 or TOPIC_COMMENTS_PER_HOUR < 1:
+    raise ImproperlyConfigured("TOPICS_PER_DAY and TOPIC_COMMENTS_PER_HOUR must be at least 1")
 # A waiting-list place promoted to an offered place must be confirmed within this many hours.
 SIGNUP_OFFER_HOURS = env.int("SIGNUP_OFFER_HOURS", default=24)
 # The CJK font embedded in certificate PDFs (volunteers/certificates.py): any TrueType/OpenType file or
@@ -545,6 +576,29 @@ CERTIFICATE_FONT_PATH = env.str(
 )
 if SIGNUP_OFFER_HOURS < 1:
     raise ImproperlyConfigured(f"SIGNUP_OFFER_HOURS must be at least 1, not {SIGNUP_OFFER_HOURS}")
+# Nightly need–resource matching (needs/matching_run.py, docs/matching.md): the best k candidate resources
+# kept per need (and needs per resource) before solving; a run still "running" after this many minutes is
+# taken for one whose worker died, and no longer keeps another run of its area from starting.
+MATCHING_K = env.int("MATCHING_K", default=10)
+if not 1 <= MATCHING_K <= 100:
+    raise ImproperlyConfigured(f"MATCHING_K must be between 1 and 100, not {MATCHING_K}")
+MATCHING_STALE_MINUTES = env.int("MATCHING_STALE_MINUTES", default=30)
+if MATCHING_STALE_MINUTES < 1:
+    raise ImproperlyConfigured(f"MATCHING_STALE_MINUTES must be at least 1, not {MATCHING_STALE_MINUTES}")
+# Webhooks of hub organisations (needs/webhooks.py, docs/webhooks.md): attempts per notice before it is
+# marked failed (retries after 1 min, 5 min, 30 min, 2 h, then every 12 h), seconds one attempt may take.
+# http:// addresses and hosts on private, loopback or link-local networks are refused unless allowed (tests,
+# a receiver on the same private network): the platform must not be made to post into its own network.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+if not 1 <= WEBHOOK_MAX_ATTEMPTS <= 20:
+    raise ImproperlyConfigured(f"WEBHOOK_MAX_ATTEMPTS must be between 1 and 20, not {WEBHOOK_MAX_ATTEMPTS}")
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+if not 1 <= WEBHOOK_TIMEOUT_SECONDS <= 30:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_TIMEOUT_SECONDS must be between 1 and 30, not {WEBHOOK_TIMEOUT_SECONDS}"
+    )
+WEBHOOK_ALLOW_INSECURE = env.bool("WEBHOOK_ALLOW_INSECURE", default=False)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # --- production hardening -------------------------------------------------------------------------------
 

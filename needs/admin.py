@@ -31,7 +31,7 @@ from charity.admin_base import ROLE, ScopedAdminMixin
 from charity.errors import DomainError
 from charity.models import Area, Category, Organization
 
-from . import services
+from . import admin_matches, services  # noqa: F401 - admin_matches registers the match review queue
 from .models import Need, NeedSensitiveDetails, NeedStatusChange, Offer
 from .services import LegalBasisInput, NeedInput
 
@@ -671,3 +671,7 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Webhooks of hub organisations and their delivery log; matching runs, and "start a run for my area".
+from . import admin_runs, admin_webhooks  # noqa: E402, F401

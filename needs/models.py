@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from charity.models import AppendOnlyModel, Area, Category, Organization, Person
 
@@ -343,7 +344,7 @@ class MatchRun(models.Model):
     # "district" (one district's own resources), "city" (resources that may travel the whole city, after
     # the districts), or "area" (everything a staff or command-line run for `area` can see).
     partition = models.CharField(_("partition"), max_length=16, default="area")
-    trigger = models.CharField(_("started by"), max_length=16, choices=Trigger.choices)
+    trigger = models.CharField(_("how it was started"), max_length=16, choices=Trigger.choices)
     dry_run = models.BooleanField(_("dry run"), default=False)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(
@@ -398,7 +399,7 @@ class Match(models.Model):
         PROPOSED = "proposed", _("proposed")
         ACCEPTED = "accepted", _("accepted")
         FULFILLED = "fulfilled", _("fulfilled")
-        DECLINED = "declined", _("declined")
+        DECLINED = "declined", pgettext_lazy("match status", "declined")
         EXPIRED = "expired", _("expired")
 
     OPEN = (Status.PROPOSED, Status.ACCEPTED)
@@ -491,7 +492,7 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, verbose_name=_("webhook"), on_delete=models.PROTECT, related_name="deliveries"
     )
-    event = models.CharField(_("event"), max_length=40)
+    event = models.CharField(_("kind of notice"), max_length=40)
     event_id = models.UUIDField(_("event id"), unique=True)
     payload = models.JSONField(_("payload"))
     status = models.CharField(

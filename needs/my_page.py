@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from charity import my_page
 
 from . import selectors
+from .match_selectors import list_my_matched_resources
 from .models import NeedSensitiveDetails, Offer
 
 
@@ -77,6 +78,12 @@ def register() -> None:
     )
     my_page.register_section(
         "offers", title=_("My offers of help"), template="needs/_my_offers.html", context=my_offers_context
+    )
+    my_page.register_section(
+        "matches",
+        title=_("Where what you offered went"),
+        template="needs/_my_matches.html",
+        context=lambda request, person: {"matched": list_my_matched_resources(person)},
     )
     my_page.register_export("needs", export_needs)
     my_page.register_export("offers", export_offers)

@@ -38,6 +38,7 @@ from charity.services import Actor, record_audit
 from charity.validators import clean_text
 from resources.models import Resource
 
+from . import webhooks
 from .models import (
     DESCRIPTION_MAX,
     MESSAGE_MAX,
@@ -554,14 +555,21 @@ MY_PAGE_URL = "/me/"
 
 
 def change_need_status(
-    *, need: Need, to_status: str, actor: Actor, note: str = "", allow_poster: bool = False
+    *,
+    need: Need,
+    to_status: str,
+    actor: Actor,
+    note: str = "",
+    allow_poster: bool = False,
+    decided_by_match: bool = False,
 ) -> Need:
     """Move `need` to `to_status` if the transition table allows it (compare-and-set), audited, on the
-    timeline, and the poster told. Staff of the need's area act; the poster only where `allow_poster`.
+    timeline, and the poster told. Staff of the need's area act; the poster only where `allow_poster`;
+    `decided_by_match`: needs.matches checked the actor (staff, or the key of the organisation that sent it).
 
     Raises NeedError for a change the table refuses or a lost race, NotFound/Forbidden for the actor.
     """
-    if not (allow_poster and _is_poster(actor, need)):
+    if not decided_by_match and not (allow_poster and _is_poster(actor, need)):
         _require_staff(actor, need.community)
     note = clean_text(note or "")
     if len(note) > NOTE_MAX:
@@ -618,6 +626,9 @@ def _apply_status(*, need: Need, to_status: str, actor: Actor, note: str) -> Non
         summary=f"#{need.pk} {Need.Status(from_status).label} → {Need.Status(to_status).label}",
         data={"from": from_status, "to": to_status},
     )
+    webhooks.need_status_changed(need, from_status, to_status)  # an organisation's need: its webhooks
+    if to_status not in PUBLIC_STATUSES:
+        expire_need_matches(need=need, actor=actor)  # its proposed matches can no longer be accepted
 
 
 def _notify(
@@ -626,6 +637,10 @@ def _notify(
     if person is None:
         return
     notify(person=person, kind=kind, text=text, url=url, actor=actor, key=key)
+
+
+# What the nightly matching proposed a need's matches on: a change to one of them expires its proposals.
+MATCHED_ON = frozenset({"community", "category", "sub_kind", "quantity", "needed_by"})
 
 
 def edit_need(*, need: Need, data: NeedInput, actor: Actor) -> Need:
@@ -651,6 +666,8 @@ def edit_need(*, need: Need, data: NeedInput, actor: Actor) -> Need:
             summary=f"#{need.pk}",
             data={"fields": changed},
         )
+        if MATCHED_ON.intersection(changed):
+            expire_need_matches(need=need, actor=actor, reason="need_changed")
     return need
 
 
@@ -976,3 +993,14 @@ def decide_offer(*, offer: Offer, to_status: str, actor: Actor) -> Offer:
                 key=f"offer:{offer.pk}:{to_status}",
             )
     return offer
+
+
+# Match review (needs/matches.py), re-exported here; last, because that module uses the services above.
+from .matches import (  # noqa: E402, F401 - re-exported
+    MatchError,
+    accept_match,
+    decline_match,
+    expire_need_matches,
+    expire_stale_matches,
+    fulfil_match,
+)

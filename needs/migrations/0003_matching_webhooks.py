@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('night', models.DateField(help_text='The Shanghai date the run is for.', verbose_name='night of')),
                 ('partition', models.CharField(default='area', max_length=16, verbose_name='partition')),
-                ('trigger', models.CharField(choices=[('nightly', 'nightly run'), ('staff', 'started by staff'), ('command', 'started from the command line')], max_length=16, verbose_name='started by')),
+                ('trigger', models.CharField(choices=[('nightly', 'nightly run'), ('staff', 'started by staff'), ('command', 'started from the command line')], max_length=16, verbose_name='how it was started')),
                 ('dry_run', models.BooleanField(default=False, verbose_name='dry run')),
                 ('parameters', models.JSONField(blank=True, default=dict, verbose_name='parameters')),
                 ('status', models.CharField(choices=[('running', 'running'), ('done', 'done'), ('failed', 'failed')], db_index=True, default='running', max_length=16, verbose_name='status')),
@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
             name='WebhookDelivery',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=40, verbose_name='event')),
+                ('event', models.CharField(max_length=40, verbose_name='kind of notice')),
                 ('event_id', models.UUIDField(unique=True, verbose_name='event id')),
                 ('payload', models.JSONField(verbose_name='payload')),
                 ('status', models.CharField(choices=[('pending', 'waiting to be sent'), ('delivered', 'delivered'), ('failed', 'gave up after retries')], db_index=True, default='pending', max_length=16, verbose_name='status')),
