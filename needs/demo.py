@@ -9,7 +9,7 @@ from django.utils import timezone
 from charity.models import Area, AuditEvent, Category, Organization, Person
 from charity.services import Actor
 
-from . import services
+from . import demo_matching, services
 from .models import Need, NeedSensitiveDetails
 
 DAY = datetime.timedelta(days=1)
@@ -201,6 +201,8 @@ def seed(stdout=None):
                 else:
                     services.change_need_status(need=need, to_status=status, actor=actor)
     _resident_need()
+    # Last: a matching run per community leaves proposals in the review queue (needs/demo_matching.py).
+    demo_matching.seed(stdout=stdout)
 
 
 def _resident_need():

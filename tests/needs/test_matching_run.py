@@ -78,7 +78,10 @@ def test_partitioned_run_proposes_what_one_run_for_the_whole_city_would(city):
     matching_run.execute_area_run(run.pk)
     assert proposed(run=run) == by_partition
     assert proposed() == by_partition
-    assert Match.objects.filter(status=Match.Status.EXPIRED).count() == len(by_partition)
+    # The night's unreviewed proposals were deleted, not expired: one set of rows, the runs keep their counts.
+    assert Match.objects.count() == len(by_partition)
+    assert not Match.objects.filter(status=Match.Status.EXPIRED).exists()
+    assert sum(r.matches_proposed for r in MatchRun.objects.filter(trigger="nightly")) == len(by_partition)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -124,7 +127,30 @@ def test_a_second_area_run_replaces_the_first_runs_proposals(city):
     matching_run.execute_area_run(second.pk)
     assert proposed() == {(need.pk, resource.pk, 2)}
     assert proposed(run=second) == {(need.pk, resource.pk, 2)}
-    assert Match.objects.get(run=first).status == Match.Status.EXPIRED
+    assert not Match.objects.filter(run=first).exists(), "the unreviewed proposal gave way, deleted"
+    first.refresh_from_db()
+    assert (first.status, first.matches_proposed, first.quantity_matched) == (MatchRun.Status.DONE, 1, 2)
+
+
+def test_a_new_run_deletes_only_proposals_nobody_reviewed(city):
+    community = city.communities[0]
+    needs = [city.need(community, quantity=1, waited=w) for w in (4, 3, 2, 1)]
+    city.resource(community, quantity=10)
+    first = matching_run.start_area_run(area=community, actor=SYSTEM)
+    matching_run.execute_area_run(first.pk)
+    reviewed = {
+        Match.Status.ACCEPTED: needs[0],
+        Match.Status.DECLINED: needs[1],
+        Match.Status.EXPIRED: needs[2],
+    }
+    for status, need in reviewed.items():
+        Match.objects.filter(run=first, need=need).update(status=status)
+    second = matching_run.start_area_run(area=community, actor=SYSTEM)
+    matching_run.execute_area_run(second.pk)
+    kept = dict(Match.objects.filter(run=first).values_list("need_id", "status"))
+    assert kept == {need.pk: status for status, need in reviewed.items()}
+    assert Match.objects.get(run=second, need=needs[3]).status == Match.Status.PROPOSED
+    assert Match.objects.filter(status=Match.Status.PROPOSED).count() == 2  # needs[2] and needs[3] again
 
 
 def test_an_area_run_leaves_units_proposed_elsewhere_alone(city):

@@ -27,10 +27,11 @@ from django.utils.translation import gettext_lazy as _
 
 from charity import crypto
 from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
-from charity.models import Area, AuditAction, Organization, Person, StaffAssignment
+from charity.models import Area, AuditAction, Category, Organization, Person, StaffAssignment
 from charity.scoping import role_in_area, scope_for_organization
 from charity.services import Actor, is_staff_for, record_audit, require_staff
 from charity.validators import clean_text
+from needs.models import Need
 from resources import services as resource_services
 from resources.models import Resource
 
@@ -398,8 +399,37 @@ def _registry_actor(actor: Actor) -> Actor:
     return Actor(surface=actor.surface) if actor.organization is not None else actor
 
 
+# The kinds of help (the matching's skill fit) read from a volunteer's free-text skills: a skill resource is
+# good at a kind when its text holds one of the kind's words (case-insensitive), in Need.SubKind's order as
+# the registry stores them. Small on purpose: staff correct the kinds on the resource in the resources admin
+# (until the volunteer's skills text changes again); the list grows with what volunteers write.
+SERVICE = Need.SubKind
+HELP_KIND_KEYWORDS: dict[str, tuple[str, ...]] = {
+    SERVICE.CARE: ("护理", "照护", "照料", "care", "nurs"),
+    SERVICE.TUTORING: ("辅导", "家教", "教学", "tutor", "teach"),
+    SERVICE.COUNSELLING: ("心理", "咨询", "counsel"),
+    SERVICE.REPAIR: ("维修", "修理", "水电", "repair"),
+    SERVICE.COMPANIONSHIP: ("陪伴", "陪聊", "探访", "companion", "visit"),
+}
+
+
+def help_kinds_from_skills(skills: str) -> list[str]:
+    """The kinds of help whose keywords occur in `skills` (HELP_KIND_KEYWORDS), in the table's order."""
+    text = skills.casefold()
+    return [str(kind) for kind, words in HELP_KIND_KEYWORDS.items() if any(w in text for w in words)]
+
+
+def _general_categories() -> list[Category]:
+    """A volunteer's time and skills are general help in their community: every category in use. Staff may
+    narrow them on the resource; later syncs leave them as they are."""
+    return list(Category.objects.filter(is_active=True).order_by("pk"))
+
+
 def _sync_resources(volunteer: Volunteer, actor: Actor, *, slots=None) -> None:
-    """Offer (or update, or withdraw) the volunteer's skill and time in the resources registry."""
+    """Offer (or update, or withdraw) the volunteer's skill and time in the resources registry.
+
+    New resources serve every active category (the matching skips a resource without one) and the skill
+    resource's kinds of help follow the skills text (help_kinds_from_skills)."""
     person = volunteer.person
     registry_actor = _registry_actor(actor)
     active = volunteer.status == Volunteer.Status.ACTIVE
@@ -420,9 +450,12 @@ def _sync_resources(volunteer: Volunteer, actor: Actor, *, slots=None) -> None:
                 title=title,
                 description=volunteer.skills,
                 community=person.community,
+                help_kinds=help_kinds_from_skills(volunteer.skills),
+                categories=_general_categories(),
             )
         elif skill.title != title or skill.description != volunteer.skills:
             skill.title, skill.description = title, volunteer.skills
+            skill.help_kinds = help_kinds_from_skills(volunteer.skills)
             resource_services.save_resource(resource=skill, actor=registry_actor)
     elif skill is not None:
         resource_services.set_resource_status(
@@ -456,6 +489,7 @@ def _sync_resources(volunteer: Volunteer, actor: Actor, *, slots=None) -> None:
                 unit=str(_("weekly")),
                 community=person.community,
                 slots=slots_now,
+                categories=_general_categories(),
             )
         elif slots is not None:
             resource_services.save_resource(resource=time, actor=registry_actor, slots=slots_now)
