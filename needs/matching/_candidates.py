@@ -114,10 +114,17 @@ class Blocks:
         return (cat * 4 + level) * self.n_areas + area
 
     def _fits(self, j, i, exclude=None):
-        """Pairs whose dates, weekdays and earlier decisions allow a match (category and reach hold by
-        construction), leaving out the pair keys in `exclude` (sorted) too."""
+        """Pairs whose kinds, dates, weekdays and earlier decisions allow a match (category and reach hold
+        by construction), leaving out the pair keys in `exclude` (sorted) too. Kinds: goods serve material
+        help only; a skill, time or venue serves service help, and material help it is good at."""
         needs, res = self.needs, self.resources
-        ok = (res.available_from[i] <= needs.needed_by[j]) & ((res.weekdays[i] & needs.weekdays[j]) != 0)
+        good_at = ((res.skills[i] >> needs.sub[j]) & 1) == 1
+        kinds = np.where(needs.material[j], res.goods[i] | good_at, ~res.goods[i])
+        ok = (
+            kinds
+            & (res.available_from[i] <= needs.needed_by[j])
+            & ((res.weekdays[i] & needs.weekdays[j]) != 0)
+        )
         for keys in (self.declined, exclude):
             if keys is not None and keys.size:
                 ok &= ~contains(keys, j * max(len(res), 1) + i)

@@ -10,6 +10,7 @@ import numpy as np
 from needs.matching._arrays import unique, unique_inverse
 from needs.matching.rows import (
     EXPIRY_CAP,
+    MATERIAL_SUB_KINDS,
     RESOURCE_KINDS,
     SLOTTED_KINDS,
     SUB_KINDS,
@@ -31,6 +32,7 @@ class NeedTable:
     id: np.ndarray  # int64, ascending
     cat: np.ndarray  # dense category number
     sub: np.ndarray  # index into SUB_KINDS
+    material: np.ndarray  # bool: the sub_kind is material help (MATERIAL_SUB_KINDS)
     path: np.ndarray  # (n, 4) dense area numbers: city, district, street, community
     urgency: np.ndarray
     waited: np.ndarray  # capped at WAIT_CAP
@@ -52,6 +54,7 @@ class ResourceTable:
     available_from: np.ndarray
     weekdays: np.ndarray  # all days for kinds without weekly slots
     skills: np.ndarray  # bit i set: good at SUB_KINDS[i]
+    goods: np.ndarray  # bool: the kind is goods (it serves material help only)
     quantity: np.ndarray
     expiry: np.ndarray  # days until available_until, capped at EXPIRY_CAP (no end: the cap)
     expires: np.ndarray  # bool: it has an end within the horizon (a reason worth telling)
@@ -219,6 +222,7 @@ def build_tables(needs, resources, params: Params) -> tuple[NeedTable, ResourceT
         id=np.array([r.id for r in need_rows], dtype=np.int64),
         cat=n_cat,
         sub=np.array([SUB_INDEX[r.sub_kind] for r in need_rows], dtype=np.int64),
+        material=np.array([r.sub_kind in MATERIAL_SUB_KINDS for r in need_rows], dtype=bool),
         path=n_path,
         urgency=urgency,
         waited=waited,
@@ -247,6 +251,7 @@ def build_tables(needs, resources, params: Params) -> tuple[NeedTable, ResourceT
         skills=np.array(
             [sum(1 << SUB_INDEX[s] for s in r.skill_tags if s in SUB_INDEX) for r in res_rows], dtype=np.int64
         ),
+        goods=np.array([r.kind == "goods" for r in res_rows], dtype=bool),
         quantity=np.array([r.quantity_left for r in res_rows], dtype=np.int64),
         expiry=np.minimum(days_left, EXPIRY_CAP),
         expires=days_left <= EXPIRY_CAP,

@@ -16,6 +16,10 @@ SUB_KINDS = (
     "repair",
     "companionship",
 )
+# The sub_kinds of material help (needs.models.Need.MATERIAL_SUB_KINDS): goods serve them; a skill, time or a
+# venue serves one only when it is good at it (a repair team for "housing and repairs to the home"). Goods
+# never serve the other, service, sub_kinds.
+MATERIAL_SUB_KINDS = frozenset({"food", "clothing", "housing", "goods"})
 # needs.models.Need.Urgency values by level: 0 routine … 3 emergency.
 URGENCY_LEVELS = ("routine", "soon", "urgent", "emergency")
 # resources.models.Resource.Kind values that can serve a need; venue and time are booked by weekly slots.

@@ -14,6 +14,11 @@ KINDS = ("goods", "venue", "skill", "time")
 def feasible(need: NeedRow, res: ResourceRow, params: Params) -> bool:
     if need.category_id not in res.category_ids:
         return False
+    material = need.sub_kind in ("food", "clothing", "housing", "goods")
+    if material and res.kind != "goods" and need.sub_kind not in res.skill_tags:
+        return False
+    if not material and res.kind == "goods":
+        return False
     if need.community_path[res.reach_level] != res.reach_area_id:
         return False
     if need.needed_by is not None and res.available_from > need.needed_by:

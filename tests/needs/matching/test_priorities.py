@@ -41,7 +41,7 @@ def test_an_urgent_need_is_never_left_for_a_routine_one_that_could_give_way(need
         assert give_way_violations(solve(needs, resources, params), needs, resources, params) == []
 
 
-def need(id, urgency=0, waited=0, path=PATHS[0], sub_kind="food", quantity=1):
+def need(id, urgency=0, waited=0, path=PATHS[0], sub_kind="care", quantity=1):
     return NeedRow(id, 1, sub_kind, path, urgency, waited, None, quantity)
 
 

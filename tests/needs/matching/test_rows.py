@@ -117,7 +117,22 @@ def test_venues_and_time_need_a_weekly_slot_on_a_day_the_need_can_use():
     assert matched([need(1, weekday_mask=monday)], [weekend_venue]) == []
     assert matched([need(1, weekday_mask=sunday | monday)], [weekend_venue]) == [(1, 10)]
     # Goods and skills have no slots: any day.
-    assert matched([need(1, weekday_mask=monday)], [resource(10, kind="goods", weekday_mask=0)]) == [(1, 10)]
+    food = need(1, sub_kind="food", weekday_mask=monday)
+    assert matched([food], [resource(10, kind="goods", weekday_mask=0)]) == [(1, 10)]
+    assert matched([need(1, weekday_mask=monday)], [resource(10, kind="skill", weekday_mask=0)]) == [(1, 10)]
+
+
+def test_goods_serve_material_help_and_people_serve_services_or_what_they_are_good_at():
+    blankets = resource(10, kind="goods")
+    counsellor = resource(11, kind="skill", skill_tags=frozenset({"counselling"}))
+    repair_team = resource(12, kind="skill", skill_tags=frozenset({"housing"}))
+    assert matched([need(1, sub_kind="clothing")], [counsellor]) == []
+    assert matched([need(1, sub_kind="clothing")], [blankets]) == [(1, 10)]
+    assert matched([need(1, sub_kind="counselling")], [blankets]) == []
+    assert matched([need(1, sub_kind="counselling")], [counsellor]) == [(1, 11)]
+    # A skill serves material help it is good at: handrails fitted in a home ("housing").
+    assert matched([need(1, sub_kind="housing")], [repair_team]) == [(1, 12)]
+    assert matched([need(1, sub_kind="food")], [repair_team]) == []
 
 
 def test_a_declined_pair_is_never_proposed_again():
