@@ -4,7 +4,7 @@ Who may call what:
 - reading: staff see the projects of their areas; an organisation's key those of the areas it serves;
 - `POST /projects/`: staff of the community, or a key serving it (for a project its organisation leads);
 - `POST /projects/{id}/progress/`: staff of the community, or the key of the organisation leading the
-  project; any other key is answered 404, as for a project that does not exist.
+  project; another key that reads the project is refused (403), any other id is 404.
 
 Residents are never named here (ratings are counted and averaged, not listed).
 """
@@ -27,7 +27,7 @@ from charity.api_common import (
     idempotent,
 )
 from charity.api_filters import IdFilter
-from charity.models import Area, AuditEvent, Organization, StaffAssignment
+from charity.models import Area, AuditEvent, Organization
 from charity.scoping import scope_for_request
 from charity.services import Actor
 from needs.models import Need
@@ -37,9 +37,11 @@ from .models import Milestone, ProgressReport, Project
 from .selectors_projects import calendar_of, projects_for_api
 
 
-def write_scope(request):
-    """Where the caller may plan: a key's served areas, or areas where the user is staff or more."""
-    return scope_for_request(request, min_role=StaffAssignment.Role.STAFF)
+def reference_scope(request):
+    """Where the ids a request names are looked up: what the caller sees (a viewer too). Whether the caller
+    may plan there is the service's to say — 403 for a viewer — so a viewer is not told that a community it
+    reads does not exist; anything out of sight still reads as absent."""
+    return scope_for_request(request)
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -179,19 +181,19 @@ class ProjectFilter(django_filters.FilterSet):
 
 class ScopedCommunityField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
-        scope = write_scope(self.context["request"])
+        scope = reference_scope(self.context["request"])
         return Area.objects.filter(level=Area.Level.COMMUNITY).filter(scope.q())
 
 
 class ScopedOrganizationField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
-        scope = write_scope(self.context["request"])
+        scope = reference_scope(self.context["request"])
         return Organization.objects.filter(scope.q("area__") | scope.q("served_areas__")).distinct()
 
 
 class ScopedNeedField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
-        return write_scope(self.context["request"]).filter(Need.objects.all(), "community")
+        return reference_scope(self.context["request"]).filter(Need.objects.all(), "community")
 
 
 @extend_schema_field({"type": "integer"})
@@ -287,7 +289,8 @@ DESCRIPTION_LIST = (
         "the lead organisation. Refused with 400 and the field at fault: an empty title, summary, goals or "
         "criteria, a phone or ID number in public text, an end before the start, a milestone outside the "
         "project's dates, a lead organisation that neither is based in nor serves the community; a "
-        "community outside your scope is answered as one that does not exist.",
+        "community outside your scope is answered as one that does not exist; a viewer of the community "
+        "gets 403.",
         request=ProjectCreateSerializer,
         responses={201: ProjectSerializer},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -329,7 +332,8 @@ class ProjectViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, viewsets.Read
     @extend_schema(
         summary="Report progress on a running project (accepts Idempotency-Key)",
         description="Staff of the community, or the key of the organisation leading the project: another "
-        "organisation's key is answered 404, as for a project that does not exist. 409 `wrong_status` "
+        "organisation's key that reads the project gets 403 `not_lead_organization`, a viewer 403; a project "
+        "you cannot read is 404, as one that does not exist. 409 `wrong_status` "
         "unless the project runs; 400 with the field at fault: empty text, a date in the future or before "
         "the start, a milestone of another project, a negative number of people.",
         request=ProgressInput,

@@ -5,7 +5,8 @@ the end, residents' ratings, and disclosures that are published once and correct
 Who may act:
 - staff of the project's community (STAFF role or above) plan, start, end, evaluate, disclose, moderate;
 - the lead organisation's API key creates projects it leads in the areas it serves, and reports progress on
-  them; any other organisation's key is answered as if the project did not exist (NotFoundError);
+  them; another organisation's key that serves the community (and so reads the project) is refused
+  (ForbiddenError), one outside it is answered as if the project did not exist (NotFoundError);
 - a logged-in resident of the project's community rates it once, from its start on.
 """
 
@@ -25,7 +26,6 @@ from charity.scoping import scope_for_organization
 from charity.services import Actor, record_audit, require_staff
 from charity.validators import clean_text
 from funds.models import MAX_AMOUNT_FEN
-from needs.services import check_public_text
 
 from .models import (
     COMMENT_MAX,
@@ -40,6 +40,7 @@ from .models import (
     Proposal,
 )
 from .selectors_projects import actual_end
+from .text_checks import check_text
 
 __all__ = [
     "DISCLOSURE_EDIT_REFUSED",
@@ -115,12 +116,17 @@ def _require_staff(actor: Actor, area: Area, role: str = StaffAssignment.Role.ST
 
 
 def _require_staff_or_lead_key(actor: Actor, project: Project) -> None:
-    """Staff of the project's community, or the key of the organisation leading it (any other key: absent)."""
+    """Staff of the project's community, or the key of the organisation leading it. Another key that serves
+    the community reads the project, so it is told it may not (ForbiddenError), not that it is absent; a key
+    outside the community: NotFoundError."""
     if actor.organization is not None:
-        if actor.organization.pk != project.lead_organization_id or not scope_for_organization(
-            actor.organization
-        ).contains(project.community):
+        if not scope_for_organization(actor.organization).contains(project.community):
             raise NotFoundError()
+        if actor.organization.pk != project.lead_organization_id:
+            raise ForbiddenError(
+                _("Only the organisation leading this project reports on it through its API key."),
+                code="not_lead_organization",
+            )
         return
     require_staff(actor, project.community)
 
@@ -138,23 +144,15 @@ def _resident_of(actor: Actor) -> Person:
 def _text(value, *, field: str, max_length: int, required_message, public: bool = False) -> str:
     if value is not None and not isinstance(value, str):
         raise ProjectError(_("Enter text here."), code="invalid_text", field=field)
-    text = clean_text(value or "")
-    if not text:
-        raise ProjectError(required_message, code=f"{field}_required", field=field)
-    if len(text) > max_length:
-        raise ProjectError(
-            _("This text is too long: at most %(max)d characters, this one has %(n)d.")
-            % {"max": max_length, "n": len(text)},
-            code="too_long",
-            field=field,
-        )
-    if public:
-        # Shown on the portal: the same refusal of phone and ID numbers as a need's summary.
-        try:
-            text = check_public_text(text, field_name=field, max_length=max_length, required=True)
-        except DomainError as exc:
-            raise ProjectError(exc.message, code=exc.code, field=field) from None
-    return text
+    # Shown on the portal (`public`): the same refusal of phone and ID numbers as a need's summary.
+    return check_text(
+        value,
+        error=ProjectError,
+        field=field,
+        max_length=max_length,
+        required_message=required_message,
+        public=public,
+    )
 
 
 def _whole_number(value, *, field: str, minimum: int, maximum: int, message) -> int:
@@ -185,6 +183,35 @@ def _not_future(value: datetime.date, *, field: str) -> datetime.date:
     if value > timezone.localdate():
         raise ProjectError(_("This date cannot be in the future."), code="date_in_future", field=field)
     return value
+
+
+# The plan's text fields: (longest, what is said when one is left empty, shown on the portal).
+_PLAN_TEXTS = {
+    "title": (PROJECT_TITLE_MAX, _("Give the project a title."), False),
+    "summary": (PROJECT_TEXT_MAX, _("Say in a few sentences what the project does."), True),
+    "goals": (PROJECT_TEXT_MAX, _("Say what the project aims to achieve."), True),
+    "beneficiary_groups": (BENEFICIARY_GROUPS_MAX, _("Say who the project serves."), True),
+}
+_PLAN_CHECKED = (*_PLAN_TEXTS, "target_beneficiaries", "budget_fen", "evaluation_criteria")
+
+
+def _check_plan_value(name: str, value):
+    """One field of a project's plan (a name in _PLAN_CHECKED), checked; the dates are checked together, by
+    _check_period. Raises ProjectError naming the field."""
+    if name in _PLAN_TEXTS:
+        max_length, message, public = _PLAN_TEXTS[name]
+        return _text(value, field=name, max_length=max_length, required_message=message, public=public)
+    if name == "target_beneficiaries":
+        return _whole_number(
+            value,
+            field=name,
+            minimum=1,
+            maximum=MAX_PEOPLE,
+            message=_("Give the number of people the project aims to reach as a whole number, at least 1."),
+        )
+    if name == "budget_fen":
+        return _fen(value, field=name)
+    return _check_criteria(value)  # "evaluation_criteria", the last of _PLAN_CHECKED
 
 
 def criteria_lines(text: str) -> list[str]:
@@ -341,39 +368,13 @@ def create_project(
             code="lead_not_serving",
             field="lead_organization",
         )
-    title = _text(
-        title, field="title", max_length=PROJECT_TITLE_MAX, required_message=_("Give the project a title.")
-    )
-    summary = _text(
-        summary,
-        field="summary",
-        max_length=PROJECT_TEXT_MAX,
-        required_message=_("Say in a few sentences what the project does."),
-        public=True,
-    )
-    goals = _text(
-        goals,
-        field="goals",
-        max_length=PROJECT_TEXT_MAX,
-        required_message=_("Say what the project aims to achieve."),
-        public=True,
-    )
-    beneficiary_groups = _text(
-        beneficiary_groups,
-        field="beneficiary_groups",
-        max_length=BENEFICIARY_GROUPS_MAX,
-        required_message=_("Say who the project serves."),
-        public=True,
-    )
-    target_beneficiaries = _whole_number(
-        target_beneficiaries,
-        field="target_beneficiaries",
-        minimum=1,
-        maximum=MAX_PEOPLE,
-        message=_("Give the number of people the project aims to reach as a whole number, at least 1."),
-    )
-    budget_fen = _fen(budget_fen, field="budget_fen")
-    evaluation_criteria = _check_criteria(evaluation_criteria)
+    title = _check_plan_value("title", title)
+    summary = _check_plan_value("summary", summary)
+    goals = _check_plan_value("goals", goals)
+    beneficiary_groups = _check_plan_value("beneficiary_groups", beneficiary_groups)
+    target_beneficiaries = _check_plan_value("target_beneficiaries", target_beneficiaries)
+    budget_fen = _check_plan_value("budget_fen", budget_fen)
+    evaluation_criteria = _check_plan_value("evaluation_criteria", evaluation_criteria)
     starts_on, ends_on = _check_period(starts_on, ends_on)
     milestones = list(milestones)
     if len(milestones) > MILESTONES_MAX:
@@ -468,36 +469,9 @@ def update_plan(*, actor: Actor, project: Project, **changes) -> Project:
                     code="plan_fixed",
                 )
         cleaned = dict(changed)
-        if "title" in cleaned:
-            cleaned["title"] = _text(
-                cleaned["title"],
-                field="title",
-                max_length=PROJECT_TITLE_MAX,
-                required_message=_("Give the project a title."),
-            )
-        for name, message, max_length in (
-            ("summary", _("Say in a few sentences what the project does."), PROJECT_TEXT_MAX),
-            ("goals", _("Say what the project aims to achieve."), PROJECT_TEXT_MAX),
-            ("beneficiary_groups", _("Say who the project serves."), BENEFICIARY_GROUPS_MAX),
-        ):
+        for name in _PLAN_CHECKED:  # in this order, as create_project checks them
             if name in cleaned:
-                cleaned[name] = _text(
-                    cleaned[name], field=name, max_length=max_length, required_message=message, public=True
-                )
-        if "target_beneficiaries" in cleaned:
-            cleaned["target_beneficiaries"] = _whole_number(
-                cleaned["target_beneficiaries"],
-                field="target_beneficiaries",
-                minimum=1,
-                maximum=MAX_PEOPLE,
-                message=_(
-                    "Give the number of people the project aims to reach as a whole number, at least 1."
-                ),
-            )
-        if "budget_fen" in cleaned:
-            cleaned["budget_fen"] = _fen(cleaned["budget_fen"], field="budget_fen")
-        if "evaluation_criteria" in cleaned:
-            cleaned["evaluation_criteria"] = _check_criteria(cleaned["evaluation_criteria"])
+                cleaned[name] = _check_plan_value(name, cleaned[name])
         if "starts_on" in cleaned or "ends_on" in cleaned:
             starts_on, ends_on = _check_period(
                 cleaned.get("starts_on", project.starts_on), cleaned.get("ends_on", project.ends_on)
@@ -664,8 +638,8 @@ def report_progress(
     """Report progress on a running project, against one of its milestones or in general.
 
     Staff of the project's community, or the lead organisation's key; another organisation's key gets
-    NotFoundError. Raises ProjectError (text_required, too_long, invalid_date, date_in_future, before_start,
-    wrong_milestone, invalid_number), WrongProjectStatus.
+    ForbiddenError (NotFoundError outside the areas it serves). Raises ProjectError (text_required, too_long,
+    invalid_date, date_in_future, before_start, wrong_milestone, invalid_number), WrongProjectStatus.
     """
     _require_staff_or_lead_key(actor, project)
     text = _text(
@@ -922,6 +896,28 @@ DISCLOSURE_EDIT_REFUSED = _(
 )
 
 
+def _check_leftover_use(value, *, required: bool) -> str:
+    """What happens to the money left over, as published; a final disclosure (`required`) must say it."""
+    if not isinstance(value, str | type(None)):
+        raise ProjectError(_("Enter text here."), code="invalid_text", field="leftover_use")
+    text = clean_text(value or "")
+    if required and not text:
+        raise ProjectError(
+            _("Say what happens to the money left over (Charity Law art. 58), or that nothing is left over."),
+            code="leftover_use_required",
+            field="leftover_use",
+        )
+    if text:
+        text = _text(
+            text,
+            field="leftover_use",
+            max_length=PROJECT_TEXT_MAX,
+            required_message=_("Say what happens to the money left over (Charity Law art. 58)."),
+            public=True,
+        )
+    return text
+
+
 def publish_disclosure(
     *,
     actor: Actor,
@@ -980,23 +976,7 @@ def publish_disclosure(
             field="leftover_fen",
         )
     leftover_fen = _fen(leftover_fen, field="leftover_fen", required=False)
-    if not isinstance(leftover_use, str | type(None)):
-        raise ProjectError(_("Enter text here."), code="invalid_text", field="leftover_use")
-    leftover_use = clean_text(leftover_use or "")
-    if final and not leftover_use:
-        raise ProjectError(
-            _("Say what happens to the money left over (Charity Law art. 58), or that nothing is left over."),
-            code="leftover_use_required",
-            field="leftover_use",
-        )
-    if leftover_use:
-        leftover_use = _text(
-            leftover_use,
-            field="leftover_use",
-            max_length=PROJECT_TEXT_MAX,
-            required_message=_("Say what happens to the money left over (Charity Law art. 58)."),
-            public=True,
-        )
+    leftover_use = _check_leftover_use(leftover_use, required=final)
     with transaction.atomic():
         project = _lock(project)
         if final:
@@ -1075,17 +1055,7 @@ def publish_correction(
     )
     spent_fen = _fen(spent_fen, field="spent_fen", required=False)
     leftover_fen = _fen(leftover_fen, field="leftover_fen", required=False)
-    if not isinstance(leftover_use, str | type(None)):
-        raise ProjectError(_("Enter text here."), code="invalid_text", field="leftover_use")
-    leftover_use = clean_text(leftover_use or "")
-    if leftover_use:
-        leftover_use = _text(
-            leftover_use,
-            field="leftover_use",
-            max_length=PROJECT_TEXT_MAX,
-            required_message=_("Say what happens to the money left over (Charity Law art. 58)."),
-            public=True,
-        )
+    leftover_use = _check_leftover_use(leftover_use, required=False)
     with transaction.atomic():
         project = _lock(project)
         correction = Disclosure.objects.create(

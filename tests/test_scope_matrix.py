@@ -193,6 +193,14 @@ WHERE: dict[str, Callable] = {
     # hub webhooks and their delivery log: the organisation's area
     "needs.webhookendpoint": lambda o: o.organization.area,
     "needs.webhookdelivery": lambda o: o.endpoint.organization.area,
+    # residents' topics and their comments; service projects and their disclosures: the community's
+    "governance.topic": lambda o: o.community,
+    "governance.topiccomment": lambda o: o.topic.community,
+    "governance.project": lambda o: o.community,
+    "governance.disclosure": lambda o: o.project.community,
+    # a match lives where its need does; a run where its area is (the world's runs: one community each)
+    "needs.match": lambda o: o.need.community,
+    "needs.matchrun": lambda o: o.area,
 }
 
 
@@ -355,7 +363,6 @@ def build_world() -> World:
         s: Category.objects.create(code=f"cat-{s.lower()}", name_zh=f"类别{s}", name_en=f"Category {s}")
         for s in SIDES
     }
-    audit = {s: AuditEvent.objects.filter(area=area[s]).order_by("id").first() for s in SIDES}
     # The fund's promises (docs/fund-rules.md): a consented restriction change, a purpose's leftover, income.
     promises = {}
     for s in SIDES:
@@ -583,6 +590,165 @@ def build_world() -> World:
             assert webhooks.attempt_delivery(queued.pk, attempt=0).status == "failed"
         delivery[s] = type(queued).objects.get(pk=queued.pk)
 
+    # Residents' topics (docs/topics.md): each community's resident raises one on the portal and comments on
+    # it; staff enter a second, open (something to merge into); A also has a topic hidden by a moderator,
+    # which no API answer shows.
+    from governance import topics as topic_services
+
+    topic, topic_comment, other_topic = {}, {}, {}
+    for s in SIDES:
+        system = Actor.system()
+        resident = Actor(surface=AuditEvent.Surface.PORTAL, user=person[s].user)
+        topic[s] = topic_services.raise_topic(
+            community=area[s],
+            title=f"成立广场舞队{s}",
+            description=f"晚饭后在小广场跳舞{s}",
+            category="culture_sports",
+            actor=resident,
+        )
+        topic_comment[s] = topic_services.comment_on_topic(
+            topic=topic[s], text=f"周末也想跳{s}", actor=resident
+        )
+        other_topic[s] = topic_services.raise_topic(
+            community=area[s],
+            title=f"开设读书角{s}",
+            description=f"活动室里放一个书架{s}",
+            category="culture_sports",
+            actor=system,
+        )
+    hidden_topic = topic_services.raise_topic(
+        community=area[A], title="违规广告话题A", description="推销保健品A", category="other", actor=system
+    )
+    hidden_topic = topic_services.hide_topic(topic=hidden_topic, reason="广告", actor=system)
+
+    # Service projects (docs/projects.md): each community's project led by its hub, running for 100 days
+    # (over six months in all: progress disclosures owed), with two milestones, a progress report, a
+    # progress disclosure and its resident's rating; A also has a project led by its city's federation,
+    # which A's key reads but does not lead.
+    from governance import projects as project_services
+
+    project, disclosure, rating, milestone = {}, {}, {}, {}
+    for s in SIDES:
+        system = Actor.system()
+        start = django_timezone.localdate() - datetime.timedelta(days=100)
+        end = django_timezone.localdate() + datetime.timedelta(days=300)
+        planned = project_services.create_project(
+            actor=system,
+            community=area[s],
+            lead_organization=hub[s],
+            title=f"邻里守望项目{s}",
+            summary=f"每月一次邻里义诊{s}",
+            goals=f"一年内培训五十名邻里守望员{s}",
+            beneficiary_groups=f"独居老人{s}",
+            target_beneficiaries=50,
+            budget_fen=200_000,
+            evaluation_criteria=f"培训五十人{s}\n义诊十二次{s}",
+            starts_on=start,
+            ends_on=end,
+            milestones=[(f"首次义诊{s}", start + datetime.timedelta(days=20)), (f"守望员结业{s}", end)],
+        )
+        project[s] = project_services.start_project(actor=system, project=planned)
+        milestone[s] = project[s].milestones.order_by("due_on").first()
+        project_services.report_progress(
+            actor=system,
+            project=project[s],
+            text=f"首次义诊来了八十人{s}",
+            reported_on=start + datetime.timedelta(days=20),
+            milestone=milestone[s],
+        )
+        disclosure[s] = project_services.publish_disclosure(
+            actor=system,
+            project=project[s],
+            kind="progress",
+            period_start=start,
+            period_end=start + datetime.timedelta(days=60),
+            text=f"第一季度公开{s}",
+            spent_fen=50_000,
+        )
+        rating[s] = project_services.rate_project(
+            actor=Actor(surface=AuditEvent.Surface.PORTAL, user=person[s].user),
+            project=project[s],
+            rating=4,
+            comment=f"守望员很耐心{s}",
+        )
+    other_led_project = project_services.start_project(
+        actor=Actor.system(),
+        project=project_services.create_project(
+            actor=Actor.system(),
+            community=area[A],
+            lead_organization=federation[A],
+            title="助学结对项目A",
+            summary="为困难家庭孩子结对辅导A",
+            goals="结对二十户A",
+            beneficiary_groups="困难家庭儿童A",
+            target_beneficiaries=20,
+            budget_fen=0,
+            evaluation_criteria="结对二十户A",
+            starts_on=django_timezone.localdate() - datetime.timedelta(days=10),
+            ends_on=django_timezone.localdate() + datetime.timedelta(days=100),
+        ),
+    )
+
+    # Matching (docs/matching.md, docs/matching-review.md): a neighbour offers rice and flour in each
+    # community, and staff start a matching run for the community through the run's own service (cheap for
+    # one community), which proposes it for the need the hub sent (see webhooks above): a proposed match
+    # the hub's key decides. In A a second pair — a need staff entered, a wheelchair A's hub offers — gives
+    # a match A's key reads as the resource's owner but may not decide. Both are offered for a month only:
+    # the engine prefers what ends sooner, so they win over the volunteers' skills (offered without end).
+    from needs import matching_run
+
+    match_run, match, owned_match = {}, {}, None
+    for s in SIDES:
+        system = Actor.system()
+        rice_giver = PersonFactory(name=f"捐米人{s}", mobile=f"1330000000{SIDES.index(s)}", community=area[s])
+        month = django_timezone.localdate() + datetime.timedelta(days=30)
+        rice = resource_services.offer_resource(
+            actor=system,
+            owner_person=rice_giver,
+            community=area[s],
+            kind=Resource.Kind.GOODS,
+            title=f"助老米面{s}",
+            quantity=5,
+            unit="袋",
+            available_until=month,
+            categories=[Category.objects.get(code="elderly")],
+        )
+        if s == A:
+            wheelchair_need = need_services.submit_need(
+                data=need_services.NeedInput(
+                    community=area[s],
+                    category=Category.objects.get(code="disability"),
+                    sub_kind="goods",
+                    summary="借用轮椅一个月A",
+                    quantity=1,
+                    unit="台",
+                ),
+                source="staff",
+                actor=Actor(surface=AuditEvent.Surface.ADMIN, user=users["staff_A"]),
+            )
+            need_services.publish_need(
+                need=wheelchair_need, actor=Actor(surface=AuditEvent.Surface.ADMIN, user=users["staff_A"])
+            )
+            wheelchair = resource_services.offer_resource(
+                actor=system,
+                owner_organization=hub[s],
+                community=area[s],
+                kind=Resource.Kind.GOODS,
+                title="闲置轮椅A",
+                quantity=1,
+                unit="台",
+                available_until=month,
+                categories=[Category.objects.get(code="disability")],
+            )
+        started = matching_run.start_area_run(area=area[s], actor=system)
+        match_run[s] = matching_run.execute_area_run(started.pk)
+        assert match_run[s].status == "done", match_run[s].error
+        match[s] = match_run[s].matches.get(need=hub_need[s], resource=rice)
+        if s == A:
+            owned_match = match_run[s].matches.get(need=wheelchair_need, resource=wheelchair)
+
+    # Each community's latest audit event: the superuser's changelist shows the newest page of every area's.
+    audit = {s: AuditEvent.objects.filter(area=area[s]).order_by("id").last() for s in SIDES}
     objects = {
         "charity.area": area,
         "charity.organization": hub,
@@ -621,6 +787,12 @@ def build_world() -> World:
         "governance.actionitem": action_item,
         "needs.webhookendpoint": webhook,
         "needs.webhookdelivery": delivery,
+        "governance.topic": topic,
+        "governance.topiccomment": topic_comment,
+        "governance.project": project,
+        "governance.disclosure": disclosure,
+        "needs.match": match,
+        "needs.matchrun": match_run,
     }
     roots = {
         "viewer_A": (a.path,),
@@ -680,6 +852,37 @@ def build_world() -> World:
             hook_path[s],
             str(delivery[s].event_id),
             f"社区食堂送餐{s}",
+            f"成立广场舞队{s}",
+            f"晚饭后在小广场跳舞{s}",
+            f"周末也想跳{s}",
+            f"开设读书角{s}",
+            f"活动室里放一个书架{s}",
+            f"邻里守望项目{s}",
+            f"每月一次邻里义诊{s}",
+            f"一年内培训五十名邻里守望员{s}",
+            f"独居老人{s}",
+            f"培训五十人{s}",
+            f"义诊十二次{s}",
+            f"首次义诊{s}",
+            f"守望员结业{s}",
+            f"首次义诊来了八十人{s}",
+            f"第一季度公开{s}",
+            f"守望员很耐心{s}",
+            f"捐米人{s}",
+            f"1330000000{SIDES.index(s)}",
+            f"助老米面{s}",
+            *(
+                (
+                    "违规广告话题A",
+                    "推销保健品A",
+                    "助学结对项目A",
+                    "为困难家庭孩子结对辅导A",
+                    "借用轮椅一个月A",
+                    "闲置轮椅A",
+                )
+                if s == A
+                else ()
+            ),
             tag,
             *staff_names,
         }
@@ -704,6 +907,12 @@ def build_world() -> World:
             "published_meeting": published_meeting,
             "decision": decision,
             "unowned_item": unowned_item,
+            "other_topic": other_topic,
+            "hidden_topic": hidden_topic,
+            "milestone": milestone,
+            "rating": rating,
+            "other_led_project": other_led_project,
+            "owned_match": owned_match,
         },
         roots=roots,
         sessions=sessions,
@@ -933,7 +1142,25 @@ ADMIN_MODELS = {
     # deleted; its delivery log is only read, and moved on by "send again".
     "needs.webhookendpoint": AdminSpec(delete=None),
     "needs.webhookdelivery": READ_ONLY,
+    # A topic's page is its record, read-only: staff add one for a resident; every decision is a step (a
+    # custom view below); never deleted. Comments are read here and hidden by a step of their topic.
+    "governance.topic": AdminSpec(change=None, delete=None),
+    "governance.topiccomment": READ_ONLY,
+    # A project's page is its record, read-only: planned through the add form, then changed by steps.
+    "governance.project": AdminSpec(change=None, delete=None),
+    # A published disclosure is never edited: a change posted to it is answered with a message, not 403
+    # (see CHANGE_REFUSED_WITH_MESSAGE); it is corrected by a step of its project.
+    "governance.disclosure": READ_ONLY,
+    # Matches are proposed by the run and decided by actions; runs are started by a page of their own.
+    "needs.match": READ_ONLY,
+    "needs.matchrun": READ_ONLY,
 }
+
+# Models whose change page answers a change posted by a role that sees the object with a redirect to the
+# page itself and a message saying why nothing changed (docs/projects.md: "a change posted to it is answered
+# 'A published disclosure is never edited: publish a correction…' and nothing changes"), where others
+# answer 403. Out of scope still 404.
+CHANGE_REFUSED_WITH_MESSAGE = {"governance.disclosure"}
 
 
 def admin_answer(role: Role, spec: AdminSpec, need, side=None):
@@ -1057,7 +1284,11 @@ def check_object_page(world, role, case, label, kind, method):
     else:
         before = snapshots(world, label)
         response = client.post(url, {"post": "yes"} if kind == "delete" else {})
-        assert_status(response, {200, 302} if expected == 200 else expected)
+        if kind == "change" and label in CHANGE_REFUSED_WITH_MESSAGE and expected == 403:
+            assert_status(response, 302)
+            assert response["Location"] == url, describe(response)
+        else:
+            assert_status(response, {200, 302} if expected == 200 else expected)
         if expected != 200:
             assert snapshots(world, label) == before, "a refused write changed a row"
     assert_no_leak(world, role, response)
@@ -1304,6 +1535,12 @@ ACTIONS = {
     ),
     # "Send again" starts a fresh series of attempts: the failed notice is waiting again.
     "needs.webhookdelivery.resend": ActionSpec(need=lambda spec: STAFF, done=lambda d: d.status == "pending"),
+    # The review queue: accepting reserves the resource; declining first shows a page asking why (nothing is
+    # done yet: see check_match_decline_with_reason); the proposed match is not yet accepted, so "delivered"
+    # is refused with a message (the scoping is what this row checks).
+    "needs.match.accept_matches": ActionSpec(need=lambda spec: STAFF, done=lambda m: m.status == "accepted"),
+    "needs.match.decline_matches": ActionSpec(need=lambda spec: STAFF),
+    "needs.match.fulfil_matches": ActionSpec(need=lambda spec: STAFF),
 }
 
 
@@ -1844,6 +2081,278 @@ def check_webhook_rotate(world, role, case, method):
     assert_no_leak(world, role, response)
 
 
+def _step_url(world, case, url_name, label, *rest, pk=None):
+    """A custom page of `label`'s object named by the case's target (bad_id: "abc", which no route takes)."""
+    side = side_of(case.target)
+    if pk is None:
+        pk = world.obj(label, side).pk if side in SIDES else MISSING_ID
+    url = reverse(f"admin:{url_name}", args=[pk, *rest])
+    return url.replace(f"/{MISSING_ID}/", f"/{BAD_ID}/", 1) if case.target == "bad_id" else url
+
+
+def topic_rows(world):
+    """The topics of both sides (and their supports and comments) as they stand: a refusal leaves them."""
+    from governance.models import Topic, TopicComment, TopicSupport
+
+    return (
+        list(Topic.objects.order_by("pk").values()),
+        list(TopicSupport.objects.order_by("pk").values()),
+        list(TopicComment.objects.order_by("pk").values()),
+    )
+
+
+def check_topic_step(world, role, case, step, method):
+    """A decision on a topic (answer, merge, turn into a project, hide…): staff of the topic's community; a
+    viewer 403; out of scope 404 like a missing topic. A refused POST changes nothing; "answer" is tried."""
+    label = "governance.topic"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = _step_url(world, case, "governance_topic_step", label, step)
+    client = world.client(role)
+    before = topic_rows(world)
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+        if expected == 200:
+            assert_choices_of(world, role, response.context["form"], f"topic step {step}")
+    else:
+        response = client.post(url, {"answer": "社区将在广场装灯，欢迎大家来跳。"})
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.fresh(label, side).status == "answered"
+        else:
+            assert topic_rows(world) == before, f"{role.name}'s refused decision changed a topic"
+    assert_no_leak(world, role, response)
+
+
+def check_topic_hide_comment(world, role, case, method):
+    """Hiding a comment: staff of its topic's community; out of scope 404 like a missing topic; a comment
+    of another topic (target "cross": A's topic, B's comment) 404 like one that does not exist."""
+    label = "governance.topic"
+    comments = world.objects["governance.topiccomment"]
+    if case.target == "cross":
+        side, topic_pk, comment_pk = A, world.obj(label, A).pk, comments[B].pk
+    else:
+        side = side_of(case.target)
+        topic_pk = world.obj(label, side).pk if side in SIDES else MISSING_ID
+        comment_pk = comments[side if side in SIDES else A].pk
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    if case.target == "cross" and expected == 200:
+        expected = 404
+    client = world.client(role)
+
+    def ask(pk):
+        url = reverse("admin:governance_topic_hide_comment", args=[topic_pk, pk])
+        return client.get(url) if method == "GET" else client.post(url, {"reason": "涉及人身攻击"})
+
+    before = topic_rows(world)
+    response = ask(comment_pk)
+    if method == "GET":
+        assert_status(response, expected)
+    else:
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.fresh("governance.topiccomment", side).hidden_at is not None
+        else:
+            assert topic_rows(world) == before, f"{role.name}'s refused hiding changed a comment"
+    assert_no_leak(world, role, response)
+    if case.target == "cross" and role.kind == STAFF_USER and role.sees(A):
+        same_answer(response, ask(MISSING_ID), comment_pk, MISSING_ID)
+
+
+def assert_choices_of(world, role, form, where):
+    """No choice of a (non-model-admin) form offers an object of a community the role does not see."""
+    for name, form_field in form.fields.items():
+        if not isinstance(form_field, ModelChoiceField):
+            continue
+        related = form_field.queryset.model._meta.label_lower
+        if related not in world.objects:
+            continue
+        for side in role.unseen:
+            o = world.obj(related, side)
+            if WHERE[related](o) is None:
+                continue
+            assert not form_field.queryset.filter(pk=o.pk).exists(), (
+                f"{where}.{name} offers {role.name} the {related} of community {side} ({o})"
+            )
+
+
+def _form_naming_theirs(world, role, url, data, field, theirs, rows):
+    """POST `data` with `field` naming the other community's object, then an id of nothing: the same answer,
+    and nothing changed."""
+    client = world.client(role)
+    before = rows(world)
+    answers = []
+    for value in (theirs, MISSING_ID):
+        response = client.post(url, {**data, field: value})
+        assert response.status_code < 500, describe(response)
+        assert_no_leak(world, role, response)
+        answers.append(response)
+    assert answers[0].status_code != 302, f"{role.name}'s form took the other community's {field}"
+    same_answer(*answers, theirs, MISSING_ID)
+    assert rows(world) == before, f"{role.name}'s form naming the other community's {field} changed something"
+
+
+def topic_step_data(world, side):
+    today = django_timezone.localdate()
+    return {
+        "lead_organization": world.obj("charity.organization", side).pk,
+        "project_title": "“一起”广场舞队",
+        "summary": "每周三次排练。",
+        "goals": "组建三十人的舞蹈队。",
+        "beneficiary_groups": "中老年居民",
+        "target_beneficiaries": "30",
+        "budget_yuan": "100",
+        "evaluation_criteria": "三十名队员",
+        "starts_on": f"{today}",
+        "ends_on": f"{today + datetime.timedelta(days=90)}",
+    }
+
+
+TOPIC_STEP_CHOICES = {
+    # step: (field, the other community's object it must not take)
+    "merge": ("into", lambda world, side: world.extra["other_topic"][side].pk),
+    "paper_supports": ("people", lambda world, side: world.extra["event_joiner"][side].pk),
+    "project": ("lead_organization", lambda world, side: world.obj("charity.organization", side).pk),
+    "existing_project": ("project", lambda world, side: world.obj("governance.project", side).pk),
+}
+
+
+def check_topic_step_other(world, role, case, step):
+    """A decision on one's own topic naming the other community's topic, resident, organisation or project
+    answers like one naming nothing, and changes nothing."""
+    field, theirs_of = TOPIC_STEP_CHOICES[step]
+    url = reverse("admin:governance_topic_step", args=[world.obj("governance.topic", role.home).pk, step])
+    data = topic_step_data(world, role.home)
+    _form_naming_theirs(world, role, url, data, field, theirs_of(world, role.other), topic_rows)
+
+
+def project_rows(world):
+    from governance.models import Disclosure, Milestone, ProgressReport, Project, ProjectRating, Proposal
+
+    return [
+        list(model.objects.order_by("pk").values())
+        for model in (Project, Milestone, ProgressReport, ProjectRating, Disclosure)
+    ] + [list(Proposal.objects.order_by("pk").values("pk", "project_id"))]
+
+
+def check_project_step(world, role, case, step, method):
+    """A step of a project (plan, start, progress, evaluate, disclose, correct…): staff of the project's
+    community; a viewer 403; out of scope 404 like a missing project. "progress" is posted: a refusal
+    changes nothing."""
+    label = "governance.project"
+    side = side_of(case.target)
+    expected = admin_answer(role, ADMIN_MODELS[label], STAFF, side)
+    url = _step_url(world, case, "governance_project_step", label, step)
+    client = world.client(role)
+    before = project_rows(world)
+    if method == "GET":
+        response = client.get(url, follow=case.target == "bad_id")
+        assert_status(response, expected)
+        if expected == 200:
+            assert_choices_of(world, role, response.context["form"], f"project step {step}")
+    else:
+        today = django_timezone.localdate()
+        response = client.post(url, {"text": "第二次义诊来了六十人。", "reported_on": f"{today}"})
+        assert_status(response, 302 if expected == 200 else expected)
+        if expected == 200:
+            assert world.obj(label, side).progress_reports.count() == 2
+        else:
+            assert project_rows(world) == before, f"{role.name}'s refused step changed a project"
+    assert_no_leak(world, role, response)
+
+
+PROJECT_STEP_CHOICES = {
+    # step: (field, the other community's object it must not take, the rest of the form)
+    "progress": (
+        "milestone",
+        lambda world, side: world.extra["milestone"][side].pk,
+        lambda: {"text": "进展。", "reported_on": f"{django_timezone.localdate()}"},
+    ),
+    "reach_milestone": (
+        "milestone",
+        lambda world, side: world.extra["milestone"][side].pk,
+        lambda: {"reached_on": f"{django_timezone.localdate()}"},
+    ),
+    "correct": (
+        "disclosure",
+        lambda world, side: world.obj("governance.disclosure", side).pk,
+        lambda: {"text": "更正：支出应为六百元。", "spent_yuan": "600"},
+    ),
+    "hide_rating": ("rating", lambda world, side: world.extra["rating"][side].pk, lambda: {"reason": "广告"}),
+    "link_proposal": ("proposal", lambda world, side: world.obj("governance.proposal", side).pk, dict),
+}
+
+
+def check_project_step_other(world, role, case, step):
+    """A step of one's own project naming the other community's milestone, disclosure, rating or proposal
+    answers like one naming nothing, and changes nothing."""
+    field, theirs_of, rest = PROJECT_STEP_CHOICES[step]
+    url = reverse("admin:governance_project_step", args=[world.obj("governance.project", role.home).pk, step])
+    _form_naming_theirs(world, role, url, rest(), field, theirs_of(world, role.other), project_rows)
+
+
+def check_matchrun_start(world, role, case, method):
+    """ "Start a run for my area": staff (not viewers: 403) of some area; the form offers only the areas the
+    role may act in, and an area out of reach answers like an area that does not exist (the form's error),
+    with no run recorded."""
+    from needs.models import MatchRun
+
+    spec = ADMIN_MODELS["needs.matchrun"]
+    url = reverse("admin:needs_matchrun_start")
+    client = world.client(role)
+    before = MatchRun.objects.count()
+    expected = admin_answer(role, spec, STAFF)
+    if method == "GET":
+        response = client.get(url)
+        assert_status(response, expected)
+        if expected == 200:
+            assert_choices_of(world, role, response.context["form"], "start a run")
+        assert_no_leak(world, role, response)
+        return
+    side = side_of(case.target)
+    area_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    response = client.post(url, {"area": area_pk})
+    assert_no_leak(world, role, response)
+    if expected == 200 and side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_status(response, 302)
+        assert MatchRun.objects.count() == before + 1
+        return
+    assert_status(response, expected)
+    assert MatchRun.objects.count() == before, f"{role.name}'s refused start recorded a run"
+    if expected == 200 and side in SIDES:
+        same_answer(response, client.post(url, {"area": MISSING_ID}), area_pk, MISSING_ID)
+
+
+def check_match_decline_with_reason(world, role, case):
+    """The decline action's second page, with the reason given: staff of the need's community decline the
+    match (the reason kept); anyone else changes nothing, and the other community's match answers like an
+    id of nothing."""
+    label = "needs.match"
+    side = side_of(case.target)
+    client = world.client(role)
+    url = admin_url(label, "changelist")
+
+    def decline(pk):
+        data = {"action": "decline_matches", "_selected_action": [pk], "index": "0", "apply": "1"}
+        return client.post(url, {**data, "reason": "亲属已送来，不再需要"})
+
+    before = snapshots(world, label)
+    response = decline(pk_of(world, label, case.target))
+    assert response.status_code < 500, describe(response)
+    assert_no_leak(world, role, response)
+    if not role.in_admin:
+        return assert_status(response, LOGIN)
+    if side in SIDES and admin_answer(role, ADMIN_MODELS[label], STAFF, side) == 200:
+        assert_status(response, 302)
+        fresh = world.fresh(label, side)
+        assert (fresh.status, fresh.decline_reason) == ("declined", "亲属已送来，不再需要")
+        return
+    assert snapshots(world, label) == before, f"{role.name}'s refused decline changed a match"
+    if side in SIDES and not role.sees(side):
+        same_answer(response, decline(MISSING_ID), world.obj(label, side).pk, MISSING_ID)
+
+
 CUSTOM_ADMIN = {
     "admin:governance.proposal:governance_proposal_step",
     "admin:governance.proposal:governance_proposal_attachment",
@@ -1865,6 +2374,10 @@ CUSTOM_ADMIN = {
     "admin:volunteers.event:volunteers_event_poster",
     "admin:governance.actionitem:governance_actionitem_overdue",
     "admin:needs.webhookendpoint:needs_webhookendpoint_rotate",
+    "admin:governance.topic:governance_topic_step",
+    "admin:governance.topic:governance_topic_hide_comment",
+    "admin:governance.project:governance_project_step",
+    "admin:needs.matchrun:needs_matchrun_start",
 }
 
 
@@ -1997,10 +2510,88 @@ def custom_admin_cases(key) -> list[Case]:
             *cases(key + " POST", check_webhook_rotate, ALL, objects, "POST"),
             *cases(key + " POST", check_webhook_rotate, ("staff_A",), ("missing",), "POST"),
         ]
+    if key == "admin:governance.topic:governance_topic_step":
+        looked_at = ("viewer_A", "staff_A", "manager_B", "superuser")
+        return [
+            *cases(key + " answer", check_topic_step, ALL, objects, "answer", "GET"),
+            *cases(key + " answer", check_topic_step, ("staff_A",), ("missing", "bad_id"), "answer", "GET"),
+            *cases(key + " answer POST", check_topic_step, ALL, objects, "answer", "POST"),
+            *cases(key + " answer POST", check_topic_step, ("staff_A",), ("missing",), "answer", "POST"),
+            *[
+                case
+                for step in ("paper_supports", "merge", "project", "existing_project", "hide")
+                for case in cases(f"{key} {step}", check_topic_step, looked_at, objects, step, "GET")
+            ],
+            *[
+                case
+                for step in TOPIC_STEP_CHOICES
+                for case in cases(
+                    f"{key} {step} POST (theirs)", check_topic_step_other, WRITERS, ("-",), step
+                )
+            ],
+        ]
+    if key == "admin:governance.topic:governance_topic_hide_comment":
+        return [
+            *cases(key, check_topic_hide_comment, ALL, (*objects, "cross"), "GET"),
+            *cases(key, check_topic_hide_comment, ("staff_A",), ("missing",), "GET"),
+            *cases(key + " POST", check_topic_hide_comment, ALL, (*objects, "cross"), "POST"),
+            *cases(key + " POST", check_topic_hide_comment, ("staff_A",), ("missing",), "POST"),
+        ]
+    if key == "admin:governance.project:governance_project_step":
+        from governance.admin_projects import STEP_FORMS as PROJECT_STEPS
+
+        looked_at = ("viewer_A", "staff_A", "manager_B", "superuser")
+        return [
+            *cases(key + " progress", check_project_step, ALL, objects, "progress", "GET"),
+            *cases(
+                key + " progress", check_project_step, ("staff_A",), ("missing", "bad_id"), "progress", "GET"
+            ),
+            *cases(key + " progress POST", check_project_step, ALL, objects, "progress", "POST"),
+            *cases(
+                key + " progress POST", check_project_step, ("staff_A",), ("missing",), "progress", "POST"
+            ),
+            *[
+                case
+                for step in sorted(set(PROJECT_STEPS) - {"progress"})
+                for case in cases(f"{key} {step}", check_project_step, looked_at, objects, step, "GET")
+            ],
+            *[
+                case
+                for step in PROJECT_STEP_CHOICES
+                for case in cases(
+                    f"{key} {step} POST (theirs)", check_project_step_other, WRITERS, ("-",), step
+                )
+            ],
+        ]
+    if key == "admin:needs.matchrun:needs_matchrun_start":
+        return [
+            *cases(key, check_matchrun_start, ALL, ("-",), "GET"),
+            *cases(key + " POST", check_matchrun_start, ALL, objects, "POST"),
+            *cases(key + " POST", check_matchrun_start, ("staff_A",), ("missing",), "POST"),
+        ]
     if key == "admin:charity.area:javascript-catalog":
         url = admin_url("charity.area", "changelist") + "jsi18n/"
         return cases(key, check_public, ("anonymous", "staff_A"), ("-",), url)
     raise AssertionError(key)
+
+
+# Cases of a model beyond its URLs and actions: a second step of an action.
+ADMIN_EXTRA = {
+    "needs.match": lambda key: [
+        *cases(
+            key + ":action decline_matches (the reason given)",
+            check_match_decline_with_reason,
+            ALL,
+            ("obj_A", "obj_B"),
+        ),
+        *cases(
+            key + ":action decline_matches (the reason given)",
+            check_match_decline_with_reason,
+            ("staff_A",),
+            ("missing",),
+        ),
+    ],
+}
 
 
 # The admin site's own URLs.
@@ -2837,6 +3428,153 @@ def check_api_put_not_offered(world, role, case, name, label):
         same_answer(response, put(MISSING_ID), pk, MISSING_ID)
 
 
+def check_api_hidden_topic(world, role, case, list_name, detail_name):
+    """A topic hidden by a moderator is in no API answer: not listed, and its id is 404 like none, for
+    whoever sees its community too (docs/topics.md)."""
+    client = world.client(role)
+    hidden = world.extra["hidden_topic"]
+    response = client.get(reverse(detail_name, args=[hidden.pk]))
+    assert_api_status(response, api_answer(role, MISSING))
+    same_answer(response, client.get(reverse(detail_name, args=[MISSING_ID])), hidden.pk, MISSING_ID)
+    listed = client.get(reverse(list_name))
+    if listed.status_code == 200:
+        assert hidden.pk not in [row["id"] for row in listed.json()["results"]]
+    for answer in (response, listed):
+        assert hidden.title not in text_of(answer), f"{role.name} was shown the hidden topic"
+
+
+def check_api_project_create(world, role, case, name):
+    """Planning a project: staff (not viewers: 403) of the community, or a key serving it (its own
+    organisation leads); a community out of sight answers like one that does not exist; nothing is written
+    when refused."""
+    from governance.models import Project
+
+    client = world.client(role)
+    side = side_of(case.target)
+    before = Project.objects.count()
+    today = django_timezone.localdate()
+
+    def plan(community_pk):
+        body = {
+            "community": community_pk,
+            "title": "社区助餐点",
+            "summary": "为老人提供午餐。",
+            "goals": "每天供餐五十份。",
+            "beneficiary_groups": "社区老人",
+            "target_beneficiaries": 50,
+            "budget_fen": 10_000,
+            "evaluation_criteria": ["每天供餐五十份"],
+            "starts_on": f"{today}",
+            "ends_on": f"{today + datetime.timedelta(days=90)}",
+        }
+        if role.kind != KEY:
+            body["lead_organization"] = world.obj("charity.organization", side if side in SIDES else A).pk
+        return post_json(client, api_url(name), body)
+
+    community_pk = world.obj("charity.area", side).pk if side in SIDES else MISSING_ID
+    response = plan(community_pk)
+    assert_no_leak(world, role, response)
+    if role.kind in (ANONYMOUS, RESIDENT):
+        assert_api_status(response, api_answer(role))
+    elif side in SIDES and role.rank(side) >= RANK[STAFF]:
+        assert_api_status(response, 201)
+        assert Project.objects.count() == before + 1
+        return
+    elif side in SIDES and role.sees(side):
+        assert_api_status(response, {403})
+    else:
+        assert_api_status(response, {400, 404})
+        if side in SIDES:
+            same_answer(response, plan(MISSING_ID), community_pk, MISSING_ID)
+    assert Project.objects.count() == before, "a refused request planned a project"
+
+
+def check_api_project_progress(world, role, case, name):
+    """Progress on a project: staff (not viewers) of its community, or the key of the organisation leading
+    it — a key that reads the project but does not lead it (target "other_led": A's project led by the
+    city's federation) is refused with 403; out of sight 404 as for none. Nothing is written when refused."""
+    from governance.models import ProgressReport
+
+    label = "governance.project"
+    client = world.client(role)
+    if case.target == "other_led":
+        project, side = world.extra["other_led_project"], A
+    else:
+        side = side_of(case.target)
+        project = world.obj(label, side) if side in SIDES else None
+    pk = project.pk if project else MISSING_ID
+    before = ProgressReport.objects.count()
+    body = {"text": "第二次义诊来了六十人。"}
+    response = post_json(client, reverse(name, args=[pk]), body)
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.kind == KEY:
+        expected = (
+            201 if project.lead_organization_id == world.obj("charity.organization", role.home).pk else 403
+        )
+    elif expected == 200:
+        expected = 201 if role.rank(side) >= RANK[STAFF] else 403
+    assert_api_status(response, {403} if expected == 403 else expected)
+    if expected == 201:
+        assert ProgressReport.objects.count() == before + 1
+        return
+    assert ProgressReport.objects.count() == before, f"{role.name}'s refused report was kept"
+    if expected == 404 and side in SIDES:
+        same_answer(response, post_json(client, reverse(name, args=[MISSING_ID]), body), pk, MISSING_ID)
+
+
+def match_rows(world):
+    from needs.models import Match
+
+    return list(Match.objects.order_by("pk").values())
+
+
+def check_api_match_decide(world, role, case, name, verb):
+    """Deciding on a match (accept, decline, fulfil): staff (not viewers) of the need's community, or the
+    key of the organisation that sent the need — a key that reads the match as the resource's owner only
+    (target "owned": A's match of A's hub's wheelchair) is refused with 403; out of sight 404 as for none.
+    Before "fulfil" the matches are accepted (through the service). Nothing changes when refused."""
+    from needs import matches as match_services
+
+    label = "needs.match"
+    owned = world.extra["owned_match"]
+    if verb == "fulfil":
+        for m in (*world.objects[label].values(), owned):
+            match_services.accept_match(match=m, actor=Actor.system())
+    if case.target == "owned":
+        match, side = owned, A
+    else:
+        side = side_of(case.target)
+        match = world.obj(label, side) if side in SIDES else None
+    pk = match.pk if match else MISSING_ID
+    client = world.client(role)
+    body = {"reason": "亲属已送来，不再需要"} if verb == "decline" else {}
+    before = match_rows(world)
+    response = post_json(client, reverse(name, args=[pk]), body)
+    assert_no_leak(world, role, response)
+    expected = api_answer(role, side)
+    if expected == 200 and role.kind == KEY:
+        sent = match.need.source_organization_id == world.obj("charity.organization", role.home).pk
+        expected = 200 if sent else 403
+    elif expected == 200 and role.rank(side) < RANK[STAFF]:
+        expected = 403
+    assert_api_status(response, {403} if expected == 403 else expected)
+    if expected == 200:
+        done = {"accept": "accepted", "decline": "declined", "fulfil": "fulfilled"}[verb]
+        assert type(match).objects.get(pk=pk).status == done
+        return
+    assert match_rows(world) == before, f"{role.name}'s refused {verb} changed a match"
+    if expected == 404 and side in SIDES:
+        same_answer(response, post_json(client, reverse(name, args=[MISSING_ID]), body), pk, MISSING_ID)
+
+
+def api_match_decide(verb):
+    return lambda key, name: [
+        *cases(key, check_api_match_decide, ALL, ("obj_A", "obj_B", "owned"), name, verb),
+        *cases(key, check_api_match_decide, ("staff_A", "hub_key_A"), ("missing",), name, verb),
+    ]
+
+
 def api_detail(label, rows=None):
     def make(key, name):
         return [
@@ -2949,6 +3687,43 @@ API = {
         *cases(key, check_api_put_not_offered, ALL, ("obj_A", "obj_B"), name, "governance.actionitem"),
         *cases(key, check_api_put_not_offered, ("staff_A",), ("missing",), name, "governance.actionitem"),
     ],
+    # Residents' topics (docs/topics.md), read-only: a hidden one is nobody's to read.
+    "api:topic-list:GET": lambda key, name: [
+        *api_list("governance.topic")(key, name),
+        *cases(
+            key + " (hidden)",
+            check_api_hidden_topic,
+            ("superuser", "staff_A", "hub_key_A"),
+            ("-",),
+            name,
+            "topic-detail",
+        ),
+    ],
+    "api:topic-detail:GET": api_detail("governance.topic"),
+    # Service projects (docs/projects.md).
+    "api:project-list:GET": api_list("governance.project"),
+    "api:project-detail:GET": api_detail("governance.project"),
+    "api:project-list:POST": lambda key, name: [
+        *cases(key, check_api_project_create, ALL, ("obj_A", "obj_B"), name),
+        *cases(key, check_api_project_create, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    "api:project-progress:POST": lambda key, name: [
+        *cases(key, check_api_project_progress, ALL, ("obj_A", "obj_B", "other_led"), name),
+        *cases(key, check_api_project_progress, ("staff_A", "hub_key_A"), ("missing",), name),
+    ],
+    # Matches and matching runs (docs/matching-review.md).
+    "api:match-list:GET": lambda key, name: [
+        *api_list("needs.match")(key, name),
+        # `area` (the need's area or under it) is a filter of its own, not a relation the loop finds.
+        *cases(
+            f"{key}?area=", check_api_filter, ONE_SIDED, ("-",), name, "needs.match", "area", "charity.area"
+        ),
+    ],
+    "api:match-detail:GET": api_detail("needs.match"),
+    "api:match-accept:POST": api_match_decide("accept"),
+    "api:match-decline:POST": api_match_decide("decline"),
+    "api:match-fulfil:POST": api_match_decide("fulfil"),
+    "api:match-run-list:GET": api_list("needs.matchrun"),
     # The schema and its viewer are public documentation, the same for everyone.
     "api:api-schema:GET": lambda key, name: cases(
         key, check_api_public, ("anonymous", "hub_key_B"), ("-",), name
@@ -3100,6 +3875,8 @@ def admin_cases(uncovered: list[str]) -> list[Case]:
             out += cases(
                 f"admin:{label}:action {name}", check_action, ("staff_A",), ("missing",), label, name
             )
+        if label in ADMIN_EXTRA:
+            out += ADMIN_EXTRA[label](f"admin:{label}")
         # Autocomplete and raw-id fields, of the admin and of its inlines.
         owners = [(label, ma, True)] + [(i.model._meta.label_lower, i, False) for i in ma.inlines]
         for source, owner, top in owners:

@@ -200,14 +200,16 @@ def test_staff_and_the_lead_organisations_key_report_progress(guanbeigou, commun
     assert _audits(AuditAction.PROJECT_PROGRESS_REPORTED) == 2
 
 
-def test_progress_on_someone_elses_project_looks_absent_and_changes_nothing(
+def test_progress_on_someone_elses_project_is_refused_and_changes_nothing(
     guanbeigou, community_staff, lead, other_hub
 ):
+    # The other organisation serves the community and reads the project: told it may not, not "absent".
     project = running(staff(community_staff), guanbeigou, lead)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ForbiddenError) as refused:
         services.report_progress(
             actor=key_actor(other_hub), project=project, text="冒名报告", reported_on=today()
         )
+    assert refused.value.code == "not_lead_organization"
     assert not ProgressReport.objects.exists()
 
 

@@ -214,18 +214,26 @@ def test_the_lead_organisations_key_reports_progress(hub_api, project):
     assert report.by_organization == project.lead_organization
 
 
-def test_another_organisations_key_gets_404_on_a_project_it_can_read(project, other_hub_key):
+def test_another_organisations_key_gets_403_on_a_project_it_can_read(project, other_hub_key):
     client = client_for(key=other_hub_key)
     assert client.get(f"{URL}{project.pk}/").status_code == 200  # it serves the community
     answer = post(client, f"{URL}{project.pk}/progress/", {"text": "冒名报告"})
-    assert answer.status_code == 404
+    assert answer.status_code == 403  # not "absent": it reads the project
+    assert answer.json()["code"] == "not_lead_organization"
     assert not ProgressReport.objects.exists()
 
 
 def test_the_hubs_key_reports_only_on_projects_it_leads(hub_api, guanbeigou, community_staff, other_hub):
     theirs = running(staff(community_staff), guanbeigou, other_hub, title="志愿服务队的项目")
-    assert post(hub_api, f"{URL}{theirs.pk}/progress/", {"text": "不是我的"}).status_code == 404
+    assert post(hub_api, f"{URL}{theirs.pk}/progress/", {"text": "不是我的"}).status_code == 403
     assert not ProgressReport.objects.exists()
+
+
+def test_a_viewer_is_refused_planning_not_told_the_community_is_absent(community_viewer, guanbeigou, hub):
+    # The viewer reads 官北沟社区 and its hub: 403 from the service, not "no such id" from the fields.
+    answer = post(client_for(community_viewer), URL, body(guanbeigou, lead_organization=hub.pk))
+    assert answer.status_code == 403, answer.json()
+    assert not Project.objects.exists()
 
 
 def test_a_viewer_cannot_report(community_viewer, project):
