@@ -15,7 +15,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.db import transaction
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,11 +25,13 @@ from django.utils.translation import gettext_lazy as _
 
 from charity.admin_base import ROLE, ScopedAdminMixin, has_role
 from charity.errors import DomainError
-from charity.models import AuditEvent, Organization, Person, StaffAssignment
-from charity.services import Actor
+from charity.models import Organization, Person, StaffAssignment
 
 from . import meeting_selectors as selectors
 from . import services
+from .admin_steps import admin_actor as _actor
+from .admin_steps import table as _table
+from .admin_steps import trial as _trial
 from .models import ActionItem, ActionProgress, AgendaItem, Decision, Meeting, MeetingOpinion
 from .views_meetings import calendar_path
 
@@ -38,40 +39,20 @@ MS = Meeting.Status
 CLOSED_MEETING = (MS.PUBLISHED, MS.CANCELLED)
 
 
-def _actor(request) -> Actor:
-    return Actor.from_request(request, AuditEvent.Surface.ADMIN)
+def _new_rows_checked(formset, obj, add, field_names=None):
+    """`formset` whose new rows on `obj` are each checked by a trial run of `add(cleaned_data)` (rolled
+    back): a refusal is shown on the row, with nothing saved."""
 
+    class Checked(formset):
+        def clean(self):
+            super().clean()
+            if obj is None:
+                return
+            for form in self.forms:
+                if form.instance.pk is None and form.has_changed() and form.is_valid():
+                    _trial(form, lambda f=form: add(f.cleaned_data), field_names)
 
-class _Trial(Exception):
-    """Raised inside a trial run to roll it back."""
-
-
-def _trial(form, run, field_names=None) -> None:
-    """Run `run()` in a savepoint that is always rolled back; a DomainError becomes a form error."""
-    try:
-        with transaction.atomic():
-            run()
-            raise _Trial
-    except _Trial:
-        pass
-    except DomainError as exc:
-        field = (field_names or {}).get(exc.field, exc.field)
-        message = str(exc.message)
-        if exc.code == "not_found":
-            field, message = None, gettext("This reaches outside the areas you manage.")
-        form.add_error(field if field in form.fields else None, message)
-
-
-def _table(headers, rows) -> str:
-    if not rows:
-        return "—"
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+    return Checked
 
 
 def _limit_people_and_organizations(field, db_field, request):
@@ -170,19 +151,11 @@ class _NewRowsOnlyInline(admin.TabularInline):
         return _limit_people_and_organizations(field, db_field, request)
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        inline = self
-
-        class Checked(formset):
-            def clean(self):
-                super().clean()
-                if obj is None:
-                    return
-                for form in self.forms:
-                    if form.instance.pk is None and form.has_changed() and form.is_valid():
-                        _trial(form, lambda f=form: inline.add(obj, f.cleaned_data, _actor(request)))
-
-        return Checked
+        return _new_rows_checked(
+            super().get_formset(request, obj, **kwargs),
+            obj,
+            lambda data: self.add(obj, data, _actor(request)),
+        )
 
     def add(self, meeting, data, actor):
         raise NotImplementedError
@@ -455,22 +428,12 @@ class ProgressInline(admin.TabularInline):
         return False
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-
-        class Checked(formset):
-            def clean(self):
-                super().clean()
-                if obj is None:
-                    return
-                for form in self.forms:
-                    if form.instance.pk is None and form.has_changed() and form.is_valid():
-                        _trial(
-                            form,
-                            lambda f=form: record_progress(obj, f.cleaned_data, _actor(request)),
-                            {"status": "to_status", "due_on": "new_due_on"},
-                        )
-
-        return Checked
+        return _new_rows_checked(
+            super().get_formset(request, obj, **kwargs),
+            obj,
+            lambda data: record_progress(obj, data, _actor(request)),
+            {"status": "to_status", "due_on": "new_due_on"},
+        )
 
 
 def record_progress(item, data, actor):

@@ -12,27 +12,24 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from charity.admin_base import ROLE, ReadOnlyAdminMixin, ScopedAdminMixin
-from charity.errors import DomainError
-from charity.models import AuditEvent, Organization
-from charity.services import Actor
+from charity.models import Organization
 from charity.templatetags.money import format_fen
 from needs.models import Need
 
+from . import admin_steps, services
 from . import disclosure_calendar as dc
-from . import services
+from .admin_steps import AddThroughServiceMixin, ServiceAddForm, StepPagesMixin
+from .admin_steps import fen_from_yuan as _fen
+from .admin_steps import table as _table
 from .models import (
     COMMENT_MAX,
     PROJECT_TEXT_MAX,
@@ -48,14 +45,6 @@ from .projects import MAX_PEOPLE
 from .selectors_projects import calendar_of, project_money
 
 P = Project.Status
-
-
-def _actor(request) -> Actor:
-    return Actor.from_request(request, AuditEvent.Surface.ADMIN)
-
-
-def _fen(yuan: Decimal | None) -> int | None:
-    return None if yuan is None else int(yuan.scaleb(2))  # exact: the fields take at most two decimals
 
 
 def _yuan_field(label, *, required=True, **kwargs):
@@ -94,26 +83,6 @@ def parse_milestones(text: str) -> list[tuple[str, datetime.date]]:
     return found
 
 
-def _table(headers, rows) -> str:
-    """A small read-only table for the project's page (every value escaped)."""
-    if not rows:
-        return "—"
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-def _put_error(form, exc: DomainError, names: dict | None = None) -> None:
-    field = (names or {}).get(exc.field, exc.field)
-    if exc.code == "not_found":
-        field, exc.message = None, gettext("This reaches outside the areas you manage.")
-    form.add_error(field if field in form.fields else None, str(exc.message))
-
-
 STATUS_WORDS = {
     dc.DONE: _("done"),
     dc.DUE: _("due"),
@@ -126,7 +95,7 @@ KIND_WORDS = {dc.PROGRESS: _("progress disclosure"), dc.FINAL: _("final disclosu
 # --- creating a project ------------------------------------------------------------------------------------
 
 
-class ProjectAddForm(forms.ModelForm):
+class ProjectAddForm(ServiceAddForm):
     """A planned project, written by governance.projects.create_project: checked by it before anything is
     saved (a trial run, rolled back), so a refusal names its field."""
 
@@ -155,7 +124,6 @@ class ProjectAddForm(forms.ModelForm):
         ]
         widgets = {"starts_on": AdminDateWidget, "ends_on": AdminDateWidget}
 
-    request = None
     field_names = {"budget_fen": "budget_yuan", "milestones": "milestone_lines"}
 
     def clean_milestone_lines(self):
@@ -170,47 +138,18 @@ class ProjectAddForm(forms.ModelForm):
             "milestones": data.get("milestone_lines") or (),
         }
 
-    def _post_clean(self):
-        # No model validation: the service checks everything and says which field is wrong and why.
-        if self.errors or self.request is None:
-            return
-        try:
-            with transaction.atomic():
-                services.create_project(actor=_actor(self.request), **self.arguments())
-                raise _Trial
-        except _Trial:
-            pass
-        except DomainError as exc:
-            _put_error(self, exc, self.field_names)
-
-
-class _Trial(Exception):
-    pass
+    def create(self, actor):
+        return services.create_project(actor=actor, **self.arguments())
 
 
 # --- the steps ---------------------------------------------------------------------------------------------
 
 
-class StepForm(forms.Form):
-    """One step: `perform(actor)` calls the service; a DomainError is shown on the form, nothing changed."""
+class StepForm(admin_steps.StepForm):
+    """One step, on `self.project`."""
 
-    step = ""
-    title = ""
-    button = _("Save")
-    help = ""
-    field_names: dict = {}
-
-    def __init__(self, *args, project: Project, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.project = project
-
-    def perform(self, actor):
-        raise NotImplementedError
-
-    def done_message(self):
-        return gettext("Done: the project is now “%(status)s”.") % {
-            "status": Project.objects.get(pk=self.project.pk).get_status_display()
-        }
+    record_name = "project"
+    done_text = _("Done: the project is now “%(status)s”.")
 
 
 class PlanForm(StepForm):
@@ -458,13 +397,20 @@ class DiscloseForm(StepForm):
             period_start=data["period_start"],
             period_end=data["period_end"],
             text=data["text"],
-            spent_fen=_fen(data.get("spent_yuan")),
-            leftover_fen=_fen(data.get("leftover_yuan")),
-            leftover_use=data.get("leftover_use") or "",
+            **_money_stated(data),
         )
 
     def done_message(self):
         return gettext("The disclosure was published.")
+
+
+def _money_stated(data) -> dict:
+    """The money a disclosure or its correction states, as the services take it."""
+    return {
+        "spent_fen": _fen(data.get("spent_yuan")),
+        "leftover_fen": _fen(data.get("leftover_yuan")),
+        "leftover_use": data.get("leftover_use") or "",
+    }
 
 
 class CorrectForm(StepForm):
@@ -500,9 +446,7 @@ class CorrectForm(StepForm):
             actor=actor,
             disclosure=data["disclosure"],
             text=data["text"],
-            spent_fen=_fen(data.get("spent_yuan")),
-            leftover_fen=_fen(data.get("leftover_yuan")),
-            leftover_use=data.get("leftover_use") or "",
+            **_money_stated(data),
         )
 
     def done_message(self):
@@ -700,9 +644,13 @@ RECORD_FIELDS = ["calendar_table", "money_table", "evaluation_block"]
 
 
 @admin.register(Project)
-class ProjectAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ProjectAdmin(AddThroughServiceMixin, StepPagesMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "community"
     form = ProjectAddForm
+    step_forms = STEP_FORMS
+    steps_by_status = STEPS_BY_STATUS
+    step_template = "admin/governance/project/step.html"
+    step_answers_with_status = True
     list_display = [
         "title",
         "community",
@@ -760,18 +708,7 @@ class ProjectAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if obj is not None:
-            return form
-        return type(form.__name__, (form,), {"request": request})
-
-    # The page of a project is its record: read here, changed only by the steps.
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # The page of a project is its record: read here, changed only by the steps (StepPagesMixin).
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -792,16 +729,7 @@ class ProjectAdmin(ScopedAdminMixin, admin.ModelAdmin):
             field.queryset = self.scope(request, ROLE.STAFF).filter(Need.objects.all(), "community")
         return field
 
-    def save_form(self, request, form, change):
-        return form.instance
-
-    def save_model(self, request, obj, form, change):
-        created = services.create_project(actor=_actor(request), **form.arguments())
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def save_related(self, request, form, formsets, change):
-        pass  # the service set the milestones and the many-to-many fields
+    # The service sets the milestones and the many-to-many fields (AddThroughServiceMixin).
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, gettext("The project is planned. Start it when it begins."))
@@ -900,75 +828,7 @@ class ProjectAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def audit_history_refs(self, obj):
         return [(obj._meta.label_lower, str(obj.pk))]
 
-    # --- the steps --------------------------------------------------------------------------------------
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/step/<slug:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="governance_project_step",
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        project = self.get_object(request, object_id)
-        steps = []
-        if project is not None and self._allowed(request, project, ROLE.STAFF):
-            steps = [
-                (reverse("admin:governance_project_step", args=[project.pk, name]), STEP_FORMS[name].title)
-                for name in STEPS_BY_STATUS.get(project.status, ())
-            ]
-        return super().change_view(request, object_id, form_url, {"steps": steps, **(extra_context or {})})
-
-    def _project_for(self, request, pk, min_role):
-        project = self.get_queryset(request).filter(pk=pk).first()
-        if project is None:
-            raise Http404
-        if not self._allowed(request, project, min_role):
-            raise PermissionDenied
-        return project
-
-    def step_view(self, request, pk, step):
-        """One step, by staff of the project's community: out of scope is 404 like a project that does not
-        exist; a viewer is refused (403)."""
-        form_class = STEP_FORMS.get(step)
-        if form_class is None:
-            raise Http404
-        project = self._project_for(request, pk, ROLE.STAFF)
-        posted = request.method == "POST"
-        form = form_class(request.POST if posted else None, project=project)
-        status = 200
-        if posted and form.is_valid():
-            try:
-                with transaction.atomic():
-                    form.perform(_actor(request))
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise Http404 from None
-                _put_error(form, exc, form.field_names)
-                self.message_user(request, str(exc.message), messages.ERROR)
-                status = exc.status
-            else:
-                self.message_user(request, form.done_message(), messages.SUCCESS)
-                return redirect(reverse("admin:governance_project_change", args=[project.pk]))
-        elif posted:
-            status = 400
-        return TemplateResponse(
-            request,
-            "admin/governance/project/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "project": project,
-                "form": form,
-                "title": form.title,
-                "help": form.help,
-                "button": form.button,
-            },
-            status=status,
-        )
+    # The steps: StepPagesMixin (a viewer is refused, out of scope is 404).
 
 
 @admin.register(Disclosure)

@@ -12,13 +12,11 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -27,14 +25,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from charity.admin_base import ROLE, ScopedAdminMixin
-from charity.errors import DomainError
-from charity.models import AuditEvent
-from charity.services import Actor
 from charity.templatetags.money import format_fen
 from funds.models import Fund
 from needs.models import Need
 
-from . import services
+from . import admin_steps, services
+from .admin_steps import AddThroughServiceMixin, ServiceAddForm, StepPagesMixin
+from .admin_steps import fen_from_yuan as _fen
+from .admin_steps import table as _table
 from .api_proposals import MAX_PEOPLE_SERVED
 from .models import (
     Ballot,
@@ -50,14 +48,6 @@ from .tally import Reason, decide_from_record
 
 S = Proposal.Status
 K = ProposalAttachment.Kind
-
-
-def _actor(request) -> Actor:
-    return Actor.from_request(request, AuditEvent.Surface.ADMIN)
-
-
-def _fen(yuan: Decimal) -> int:
-    return int(yuan.scaleb(2))  # exact: the field takes at most two decimals
 
 
 def _yuan_field(label, **kwargs):
@@ -123,7 +113,7 @@ def parse_budget_lines(text: str) -> list[tuple[str, int]]:
 # --- creating a proposal -----------------------------------------------------------------------------------
 
 
-class ProposalAddForm(forms.ModelForm):
+class ProposalAddForm(ServiceAddForm):
     """A draft, written by governance.proposals.create_proposal: checked by it before anything is saved."""
 
     amount_yuan = _yuan_field(_("amount (yuan)"))
@@ -151,7 +141,7 @@ class ProposalAddForm(forms.ModelForm):
             "related_organizations",
         ]
 
-    request = None
+    field_names = {"amount_fen": "amount_yuan", "budget_lines": "budget", "beneficiary": None}
 
     def clean_budget(self):
         return parse_budget_lines(self.cleaned_data.get("budget") or "")
@@ -168,53 +158,18 @@ class ProposalAddForm(forms.ModelForm):
             "purpose": data.get("purpose") or "",
         }
 
-    def _post_clean(self):
-        # No model validation: the service checks everything and says which field is wrong and why (the
-        # model's own check would name a database constraint). A trial run, always rolled back.
-        if self.errors or self.request is None:
-            return
-        try:
-            with transaction.atomic():
-                services.create_proposal(actor=_actor(self.request), **self.arguments())
-                raise _Trial
-        except _Trial:
-            pass
-        except DomainError as exc:
-            field = {"amount_fen": "amount_yuan", "budget_lines": "budget", "beneficiary": None}.get(
-                exc.field, exc.field
-            )
-            if exc.code == "not_found":
-                field, exc.message = None, gettext("This reaches outside the areas you manage.")
-            self.add_error(field if field in self.fields else None, str(exc.message))
-
-
-class _Trial(Exception):
-    pass
+    def create(self, actor):
+        return services.create_proposal(actor=actor, **self.arguments())
 
 
 # --- the steps ---------------------------------------------------------------------------------------------
 
 
-class StepForm(forms.Form):
-    """One step of the lifecycle: `perform(actor)` calls the service; a DomainError is shown on the form."""
+class StepForm(admin_steps.StepForm):
+    """One step of the lifecycle, on `self.proposal`."""
 
-    step = ""
-    title = ""
-    button = _("Save")
-    # Where a service's field name differs from this form's.
-    field_names: dict = {}
-
-    def __init__(self, *args, proposal: Proposal, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.proposal = proposal
-
-    def perform(self, actor):
-        raise NotImplementedError
-
-    def done_message(self):
-        return gettext("Done: the proposal is now “%(status)s”.") % {
-            "status": Proposal.objects.get(pk=self.proposal.pk).get_status_display()
-        }
+    record_name = "proposal"
+    done_text = _("Done: the proposal is now “%(status)s”.")
 
 
 class SubmitForm(StepForm):
@@ -524,19 +479,6 @@ class OverdueReportFilter(admin.SimpleListFilter):
         return overdue_reports(queryset) if self.value() == "yes" else queryset
 
 
-def _table(headers, rows) -> str:
-    """A small read-only table for the proposal's page (every value escaped)."""
-    if not rows:
-        return "—"
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
 REASON_WORDS = {
     Reason.APPROVED: _("approved"),
     Reason.NO_QUORUM: _("rejected: the quorum was not met"),
@@ -609,9 +551,12 @@ RECORD_FIELDS = [
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ProposalAdmin(AddThroughServiceMixin, StepPagesMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "fund__community"
     form = ProposalAddForm
+    step_forms = STEP_FORMS
+    steps_by_status = STEPS_BY_STATUS
+    step_template = "admin/governance/proposal/step.html"
     list_display = [
         "title",
         "fund",
@@ -658,18 +603,7 @@ class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("fund", "committee")
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is not None:
-            return super().get_form(request, obj, **kwargs)
-        form = super().get_form(request, obj, **kwargs)
-        return type(form.__name__, (form,), {"request": request})
-
-    # The page of a proposal is its record: read here, changed only by the steps.
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # The page of a proposal is its record: read here, changed only by the steps (StepPagesMixin).
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -690,17 +624,6 @@ class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if field is not None and db_field.name == "needs":
             field.queryset = self.scope(request, ROLE.STAFF).filter(Need.objects.all(), "community")
         return field
-
-    def save_form(self, request, form, change):
-        return form.instance
-
-    def save_model(self, request, obj, form, change):
-        created = services.create_proposal(actor=_actor(request), **form.arguments())
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def save_related(self, request, form, formsets, change):
-        pass  # the service set the many-to-many fields
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, gettext("The draft was saved. Submit it to the committee when ready."))
@@ -880,11 +803,6 @@ class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/step/<slug:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="governance_proposal_step",
-            ),
-            path(
                 "<int:pk>/attachments/<int:attachment_pk>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="governance_proposal_attachment",
@@ -892,72 +810,21 @@ class ProposalAdmin(ScopedAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        proposal = self.get_object(request, object_id)
-        steps = []
-        if proposal is not None and self._allowed(request, proposal, ROLE.STAFF):
-            names = [*STEPS_BY_STATUS.get(proposal.status, ()), "attach"]
-            if proposal.status == S.WITHDRAWN:
-                names = []
-            if "answer" in names and not proposal.objections.filter(answer="").exists():
-                names.remove("answer")
-            steps = [
-                (reverse("admin:governance_proposal_step", args=[proposal.pk, name]), STEP_FORMS[name].title)
-                for name in names
-            ]
-        return super().change_view(request, object_id, form_url, {"steps": steps, **(extra_context or {})})
+    def step_names(self, proposal) -> list:
+        if proposal.status == S.WITHDRAWN:
+            return []
+        names = [*STEPS_BY_STATUS.get(proposal.status, ()), "attach"]
+        if "answer" in names and not proposal.objections.filter(answer="").exists():
+            names.remove("answer")
+        return names
 
-    def _proposal_for(self, request, pk, min_role):
-        proposal = self.get_queryset(request).filter(pk=pk).first()
-        if proposal is None:
-            raise Http404
-        if not self._allowed(request, proposal, min_role):
-            raise PermissionDenied
-        return proposal
-
-    def step_view(self, request, pk, step):
-        """One step of the lifecycle, by staff of the proposal's community: out of scope is 404 like a
-        proposal that does not exist; a viewer is refused (403)."""
-        form_class = STEP_FORMS.get(step)
-        if form_class is None:
-            raise Http404
-        proposal = self._proposal_for(request, pk, ROLE.STAFF)
-        posted = request.method == "POST"
-        form = form_class(
-            request.POST if posted else None, request.FILES if posted else None, proposal=proposal
-        )
-        if posted and form.is_valid():
-            try:
-                with transaction.atomic():
-                    form.perform(_actor(request))
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise Http404 from None
-                field = form.field_names.get(exc.field, exc.field)
-                form.add_error(field if field in form.fields else None, str(exc.message))
-                self.message_user(request, str(exc.message), messages.ERROR)
-            else:
-                self.message_user(request, form.done_message(), messages.SUCCESS)
-                return redirect(reverse("admin:governance_proposal_change", args=[proposal.pk]))
-        return TemplateResponse(
-            request,
-            "admin/governance/proposal/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "proposal": proposal,
-                "amount": format_fen(proposal.amount_fen),
-                "form": form,
-                "title": form.title,
-                "help": getattr(form, "help", ""),
-                "button": form.button,
-            },
-        )
+    def step_context(self, proposal, form) -> dict:
+        return {"amount": format_fen(proposal.amount_fen)}
 
     def attachment_view(self, request, pk, attachment_pk):
         """A document's bytes, to staff (viewers included) of the proposal's community: as a download, with
         the type checked when it was kept, never sniffed by the browser. Out of scope is 404."""
-        proposal = self._proposal_for(request, pk, ROLE.VIEWER)
+        proposal = self.record_for(request, pk, ROLE.VIEWER)
         attachment = ProposalAttachment.objects.filter(proposal=proposal, pk=attachment_pk).first()
         if attachment is None:
             raise Http404

@@ -10,52 +10,34 @@ import datetime
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from charity.admin_base import ROLE, ScopedAdminMixin
-from charity.errors import DomainError
-from charity.models import Area, AuditEvent, Organization, Person
-from charity.services import Actor
+from charity.admin_base import ScopedAdminMixin
+from charity.models import Area, Organization, Person
 
+from . import admin_steps
 from . import topics as services
+from .admin_steps import AddThroughServiceMixin, ServiceAddForm, StepPagesMixin, fen_from_yuan
+from .admin_steps import table as _table
 from .models import Project, Topic, TopicComment
 from .selectors_topics import with_counts
 
 TS = Topic.Status
 
 
-def _actor(request) -> Actor:
-    return Actor.from_request(request, AuditEvent.Surface.ADMIN)
-
-
-def _table(headers, rows) -> str:
-    if not rows:
-        return "—"
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
 # --- raising a topic for a resident -------------------------------------------------------------------------
 
 
-class TopicAddForm(forms.ModelForm):
+class TopicAddForm(ServiceAddForm):
     """A topic staff enter for a resident who raised it on paper or at a meeting (governance.topics)."""
 
     class Meta:
@@ -67,23 +49,11 @@ class TopicAddForm(forms.ModelForm):
             )
         }
 
-    request = None
+    field_names = {"on_behalf_of": "raised_by"}
+    outside_field = "community"
 
-    def _post_clean(self):
-        # The service checks everything and says which field is wrong; a trial run, always rolled back.
-        if self.errors or self.request is None:
-            return
-        try:
-            with transaction.atomic():
-                services.raise_topic(actor=_actor(self.request), **self.arguments())
-                raise _Trial
-        except _Trial:
-            pass
-        except DomainError as exc:
-            field = {"on_behalf_of": "raised_by"}.get(exc.field, exc.field)
-            if exc.code == "not_found":
-                field, exc.message = "community", gettext("This reaches outside the areas you manage.")
-            self.add_error(field if field in self.fields else None, str(exc.message))
+    def create(self, actor):
+        return services.raise_topic(actor=actor, **self.arguments())
 
     def arguments(self) -> dict:
         data = self.cleaned_data
@@ -96,33 +66,14 @@ class TopicAddForm(forms.ModelForm):
         }
 
 
-class _Trial(Exception):
-    pass
-
-
 # --- the decisions ------------------------------------------------------------------------------------------
 
 
-class StepForm(forms.Form):
-    """One decision: `perform(actor)` calls the service; a DomainError is shown on the form."""
+class StepForm(admin_steps.StepForm):
+    """One decision, on `self.topic`."""
 
-    step = ""
-    title = ""
-    button = _("Save")
-    help = ""
-    field_names: dict = {}
-
-    def __init__(self, *args, topic: Topic, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.topic = topic
-
-    def perform(self, actor):
-        raise NotImplementedError
-
-    def done_message(self):
-        return gettext("Done: the topic is now “%(status)s”.") % {
-            "status": Topic.objects.get(pk=self.topic.pk).get_status_display()
-        }
+    record_name = "topic"
+    done_text = _("Done: the topic is now “%(status)s”.")
 
 
 class AnswerForm(StepForm):
@@ -266,7 +217,7 @@ class ProjectForm(StepForm):
             goals=data["goals"],
             beneficiary_groups=data["beneficiary_groups"],
             target_beneficiaries=data["target_beneficiaries"],
-            budget_fen=int(data["budget_yuan"].scaleb(2)),
+            budget_fen=fen_from_yuan(data["budget_yuan"]),
             evaluation_criteria=data["evaluation_criteria"],
             starts_on=data["starts_on"],
             ends_on=data["ends_on"],
@@ -371,9 +322,12 @@ DETAIL_FIELDS = [
 
 
 @admin.register(Topic)
-class TopicAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class TopicAdmin(AddThroughServiceMixin, StepPagesMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_area_field = "community"
     form = TopicAddForm
+    step_forms = STEP_FORMS
+    steps_by_status = STEPS_BY_STATUS
+    step_template = "admin/governance/topic/step.html"
     list_display = ["title", "community", "category", "status", "supporters", "comments", "created_at"]
     list_filter = ["status", "category"]
     list_select_related = ["community"]
@@ -395,35 +349,13 @@ class TopicAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else DETAIL_FIELDS
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if obj is not None:
-            return form
-        return type(form.__name__, (form,), {"request": request})
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if field is not None and db_field.name == "community":
             field.queryset = field.queryset.filter(level=Area.Level.COMMUNITY)
         return field
 
-    # The page of a topic is its record: changed only by the decisions.
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_form(self, request, form, change):
-        return form.instance
-
-    def save_model(self, request, obj, form, change):
-        created = services.raise_topic(actor=_actor(request), **form.arguments())
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def save_related(self, request, form, formsets, change):
-        pass
+    # The page of a topic is its record: changed only by the decisions (StepPagesMixin).
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, gettext("The topic is up on the portal."))
@@ -471,11 +403,6 @@ class TopicAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/step/<slug:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="governance_topic_step",
-            ),
-            path(
                 "<int:pk>/comments/<int:comment_pk>/hide/",
                 self.admin_site.admin_view(self.hide_comment_view),
                 name="governance_topic_hide_comment",
@@ -483,71 +410,18 @@ class TopicAdmin(ScopedAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        topic = self.get_object(request, object_id)
-        steps = []
-        if topic is not None and self._allowed(request, topic, ROLE.STAFF):
-            steps = [
-                (reverse("admin:governance_topic_step", args=[topic.pk, name]), STEP_FORMS[name].title)
-                for name in STEPS_BY_STATUS.get(topic.status, ())
-            ]
-        return super().change_view(request, object_id, form_url, {"steps": steps, **(extra_context or {})})
-
-    def _topic_for(self, request, pk):
-        """A topic of the user's areas (else 404), which they may decide on (else 403)."""
-        topic = self.get_queryset(request).filter(pk=pk).first()
-        if topic is None:
-            raise Http404
-        if not self._allowed(request, topic, ROLE.STAFF):
-            raise PermissionDenied
-        return topic
-
-    def _step_page(self, request, topic, form):
-        if request.method == "POST" and form.is_valid():
-            try:
-                with transaction.atomic():
-                    form.perform(_actor(request))
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise Http404 from None
-                field = form.field_names.get(exc.field, exc.field)
-                form.add_error(field if field in form.fields else None, str(exc.message))
-                self.message_user(request, str(exc.message), messages.ERROR)
-            else:
-                self.message_user(request, form.done_message(), messages.SUCCESS)
-                return redirect(reverse("admin:governance_topic_change", args=[topic.pk]))
-        return TemplateResponse(
-            request,
-            "admin/governance/topic/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "topic": topic,
-                "comment": getattr(form, "comment", None),
-                "form": form,
-                "title": form.title,
-                "help": form.help,
-                "button": form.button,
-            },
-        )
-
-    def step_view(self, request, pk, step):
-        form_class = STEP_FORMS.get(step)
-        if form_class is None:
-            raise Http404
-        topic = self._topic_for(request, pk)
-        form = form_class(request.POST if request.method == "POST" else None, topic=topic)
-        return self._step_page(request, topic, form)
+    def step_context(self, topic, form) -> dict:
+        return {"comment": getattr(form, "comment", None)}
 
     def hide_comment_view(self, request, pk, comment_pk):
-        topic = self._topic_for(request, pk)
+        topic = self.record_for(request, pk)
         comment = TopicComment.objects.filter(topic=topic, pk=comment_pk).first()
         if comment is None:
             raise Http404
         form = HideCommentForm(
             request.POST if request.method == "POST" else None, topic=topic, comment=comment
         )
-        return self._step_page(request, topic, form)
+        return self.step_page(request, topic, form)
 
 
 class HiddenFilter(admin.SimpleListFilter):

@@ -40,8 +40,6 @@ from charity.models import (
 from charity.notifications import notify
 from charity.scoping import scope_for_organization
 from charity.services import Actor, is_staff_for, record_audit, staff_role
-from charity.validators import clean_text
-from needs.services import check_public_text
 
 from .models import (
     ITEM_TEXT_MAX,
@@ -55,6 +53,7 @@ from .models import (
     Meeting,
     MeetingOpinion,
 )
+from .text_checks import IDENTIFIER_CODES, check_text
 
 MS = Meeting.Status
 AS = ActionItem.Status
@@ -149,31 +148,23 @@ def _require_item_staff(actor: Actor, item: ActionItem) -> None:
 # --- checks ------------------------------------------------------------------------------------------------
 
 
+_PUBLISHED_NUMBER = _(
+    "This looks like a phone or ID card number, and this text is published: leave it out "
+    "(write a date with its characters, e.g. 2026年3月1日)."
+)
+
+
 def _text(value, *, field: str, max_length: int, required_message=None, public: bool = False) -> str:
     """Free text cleaned and measured; published text (`public`) holds no phone or ID number."""
-    text = clean_text(value or "")
-    if required_message is not None and not text:
-        raise MeetingError(required_message, code=f"{field}_required", field=field)
-    if len(text) > max_length:
-        raise MeetingError(
-            _("This text is too long: at most %(max)d characters, this one has %(n)d.")
-            % {"max": max_length, "n": len(text)},
-            code="too_long",
-            field=field,
-        )
-    if public and text:
-        try:
-            check_public_text(text, field_name=field, max_length=max_length, required=False)
-        except DomainError as exc:
-            raise MeetingError(
-                _(
-                    "This looks like a phone or ID card number, and this text is published: leave it out "
-                    "(write a date with its characters, e.g. 2026年3月1日)."
-                ),
-                code=exc.code,
-                field=field,
-            ) from None
-    return text
+    return check_text(
+        value,
+        error=MeetingError,
+        field=field,
+        max_length=max_length,
+        required_message=required_message,
+        public=public,
+        identifier_messages=dict.fromkeys(IDENTIFIER_CODES, _PUBLISHED_NUMBER),
+    )
 
 
 def _check_kind(kind: str) -> str:

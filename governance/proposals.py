@@ -36,7 +36,6 @@ from funds.ledger import check_amount
 from funds.models import Donation, Fund
 from funds.movements import withdraw
 from funds.selectors import spendable_on
-from needs.services import check_public_text
 
 from .models import (
     PROPOSAL_TEXT_MAX,
@@ -56,6 +55,7 @@ from .models import (
     VotingRound,
 )
 from .tally import Reason, Rules, Tally, decide
+from .text_checks import check_text
 
 S = Proposal.Status
 
@@ -163,18 +163,15 @@ def _check_fund(committee: Committee, fund: Fund) -> None:
         )
 
 
-def _check_text(value, *, field: str, max_length: int, required_message) -> str:
-    text = clean_text(value or "")
-    if not text:
-        raise ProposalError(required_message, code=f"{field}_required", field=field)
-    if len(text) > max_length:
-        raise ProposalError(
-            _("This text is too long: at most %(max)d characters, this one has %(n)d.")
-            % {"max": max_length, "n": len(text)},
-            code="too_long",
-            field=field,
-        )
-    return text
+def _check_text(value, *, field: str, max_length: int, required_message, public: bool = False) -> str:
+    return check_text(
+        value,
+        error=ProposalError,
+        field=field,
+        max_length=max_length,
+        required_message=required_message,
+        public=public,
+    )
 
 
 def create_proposal(
@@ -207,16 +204,14 @@ def create_proposal(
     title = _check_text(
         title, field="title", max_length=PROPOSAL_TITLE_MAX, required_message=_("Give the proposal a title.")
     )
-    summary_text = clean_text(summary or "")
-    if not summary_text:
-        raise ProposalError(_("Say what the money is for."), code="summary_required", field="summary")
     # Public during notice: the same refusal of phone and ID numbers as a need's summary.
-    try:
-        summary_text = check_public_text(
-            summary_text, field_name="summary", max_length=PROPOSAL_TEXT_MAX, required=True
-        )
-    except DomainError as exc:
-        raise ProposalError(exc.message, code=exc.code, field="summary") from None
+    summary_text = _check_text(
+        summary,
+        field="summary",
+        max_length=PROPOSAL_TEXT_MAX,
+        required_message=_("Say what the money is for."),
+        public=True,
+    )
     amount_fen = check_amount(amount_fen)
     purpose = clean_text(purpose or "")[:200]
     if (beneficiary_organization is None) == (beneficiary_person is None):

@@ -30,11 +30,10 @@ from charity.errors import ConflictError, DomainError, ForbiddenError, NotFoundE
 from charity.models import Area, AuditAction, AuditEvent, NotificationKind, Person, StaffAssignment
 from charity.notifications import TEXT_MAX, notify
 from charity.services import Actor, RateLimitedError, record_audit, require_staff
-from charity.validators import clean_text
-from needs.services import check_public_text
 
 from .models import COMMENT_MAX, TOPIC_TEXT_MAX, TOPIC_TITLE_MAX, Project, Topic, TopicComment, TopicSupport
 from .projects import create_project
+from .text_checks import check_text
 
 TS = Topic.Status
 # Statuses a staff decision may start from: an answered topic may still be merged or become a project.
@@ -146,23 +145,15 @@ _IDENTIFIER_MESSAGES = {
 
 def _check_text(value, *, field: str, max_length: int, required_message) -> str:
     """Cleaned public text, or TopicError naming `field`: empty, too long, or holding a phone or ID number."""
-    text = clean_text(value or "")
-    if not text:
-        raise TopicError(required_message, code=f"{field}_required", field=field)
-    if len(text) > max_length:
-        raise TopicError(
-            _("This text is too long: at most %(max)d characters, this one has %(n)d.")
-            % {"max": max_length, "n": len(text)},
-            code="too_long",
-            field=field,
-        )
-    try:
-        check_public_text(text, field_name=field, max_length=max_length, required=False)
-    except DomainError as exc:
-        raise TopicError(
-            _IDENTIFIER_MESSAGES.get(exc.code, exc.message), code=exc.code, field=field
-        ) from None
-    return text
+    return check_text(
+        value,
+        error=TopicError,
+        field=field,
+        max_length=max_length,
+        required_message=required_message,
+        public=True,
+        identifier_messages=_IDENTIFIER_MESSAGES,
+    )
 
 
 def _check_reason(reason) -> str:
@@ -567,18 +558,23 @@ def turn_into_project(*, topic: Topic, actor: Actor, **project_fields) -> Projec
         project = create_project(
             actor=actor, community=topic.community, followers=followers, **project_fields
         )
-        topic.status, topic.project = TS.PROJECT, project
-        topic.save(update_fields=["status", "project", "updated_at"])
-        _audit(actor, AuditAction.TOPIC_BECAME_PROJECT, topic, project.title, project=project.pk)
-        _tell_followers(
-            topic,
-            _("The topic “%(title)s” became the project “%(project)s”: you follow it.")
-            % {"title": topic.title, "project": project.title},
-            actor=actor,
-            event="project",
-            people=followers,
-        )
+        _became_project(topic, project, followers, actor)
     return project
+
+
+def _became_project(topic: Topic, project: Project, followers, actor: Actor) -> None:
+    """Mark the locked topic as taken up by `project`, audit it and tell its followers."""
+    topic.status, topic.project = TS.PROJECT, project
+    topic.save(update_fields=["status", "project", "updated_at"])
+    _audit(actor, AuditAction.TOPIC_BECAME_PROJECT, topic, project.title, project=project.pk)
+    _tell_followers(
+        topic,
+        _("The topic “%(title)s” became the project “%(project)s”: you follow it.")
+        % {"title": topic.title, "project": project.title},
+        actor=actor,
+        event="project",
+        people=followers,
+    )
 
 
 def attach_to_project(*, topic: Topic, project: Project, actor: Actor) -> Topic:
@@ -595,17 +591,7 @@ def attach_to_project(*, topic: Topic, project: Project, actor: Actor) -> Topic:
         _require_status(topic, *DECIDABLE)
         followers = _followers(topic)
         project.followers.add(*followers)
-        topic.status, topic.project = TS.PROJECT, project
-        topic.save(update_fields=["status", "project", "updated_at"])
-        _audit(actor, AuditAction.TOPIC_BECAME_PROJECT, topic, project.title, project=project.pk)
-        _tell_followers(
-            topic,
-            _("The topic “%(title)s” became the project “%(project)s”: you follow it.")
-            % {"title": topic.title, "project": project.title},
-            actor=actor,
-            event="project",
-            people=followers,
-        )
+        _became_project(topic, project, followers, actor)
     return topic
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+USER_PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,52 @@ def browser(request):
             chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
             yield chromium
             chromium.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """`phone_page(width=390, javascript=False)`: a page in Chinese (zh-CN, Asia/Shanghai) in a browser
+    context of its own, a phone's below 600 px. The portal works without JavaScript; the admin uses it. The
+    contexts close at the end of the test."""
+    contexts = []
+
+    def open_page(width=390, javascript=False):
+        context = browser.new_context(
+            viewport={"width": width, "height": 844},
+            device_scale_factor=2 if width < 600 else 1,
+            is_mobile=width < 600,
+            has_touch=width < 600,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            java_script_enabled=javascript,
+            extra_http_headers={"Accept-Language": "zh-hans"},
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_in_resident(page, base, mobile, password=USER_PASSWORD):
+    """Log in on the portal with a mobile number and password."""
+    page.goto(base + "/accounts/login/")
+    page.locator("#id_mobile").fill(mobile)
+    page.locator("#id_password").fill(password)
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state("load")
+
+
+def log_in_staff(page, base, username, password=USER_PASSWORD):
+    """Log in to the admin."""
+    page.goto(base + "/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state("load")
 
 
 @pytest.fixture(scope="session", autouse=True)

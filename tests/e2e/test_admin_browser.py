@@ -9,6 +9,7 @@ import pytest
 from charity.models import AuditEvent, Organization, StaffAssignment
 from charity.services import Actor
 from funds import services
+from tests.e2e.conftest import log_in_staff
 from tests.factories import FundFactory, OrganizationFactory, StaffUserFactory, assign
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -69,11 +70,7 @@ def world(guanbeigou):
 
 
 def log_in(page, base, username):
-    page.goto(base + "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_load_state("networkidle")
+    log_in_staff(page, base, username, PASSWORD)
 
 
 def test_on_a_phone_the_donation_list_shows_what_matters_without_scrolling(open_page, live_server, world):

@@ -9,6 +9,7 @@ from charity import my_page
 from charity.models import Notification, NotificationKind, NotificationPreference, Person
 from charity.notifications import notify
 from charity.services import Actor
+from tests.e2e.conftest import USER_PASSWORD, log_in_resident
 from tests.e2e.test_portal_browser import BROWSER_ARGS, assert_fits_a_phone  # noqa: F401 (the module's Chromium)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -16,30 +17,15 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SYSTEM = Actor.system()
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        java_script_enabled=False,  # the pages work without JavaScript
-        extra_http_headers={"Accept-Language": "zh-hans"},
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(phone_page):
+    return phone_page()  # the pages work without JavaScript
 
 
 def _log_in(page, live_server):
-    page.goto(live_server.url + "/accounts/login/")
-    page.locator("#id_mobile").fill("13900000001")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
+    log_in_resident(page, live_server.url, "13900000001")
 
 
 def test_a_resident_reads_notices_chooses_what_is_texted_and_deletes_the_account(
@@ -76,7 +62,7 @@ def test_a_resident_reads_notices_chooses_what_is_texted_and_deletes_the_account
     page.goto(live_server.url + "/me/delete/")
     assert_fits_a_phone(page, chinese=True)
     page.locator("#id_confirm").check()
-    page.locator("#id_password").fill(PASSWORD)
+    page.locator("#id_password").fill(USER_PASSWORD)
     page.locator("form.form button[type=submit]").click()
     expect(page.locator("ul.messages")).to_contain_text("注销")
     expect(page.locator("header a[href='/accounts/login/']")).to_be_visible()

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from charity.models import Category, Notification
 from needs.models import Need, Offer
+from tests.e2e.conftest import log_in_resident, log_in_staff
 from tests.e2e.test_portal_browser import BROWSER_ARGS, assert_fits_a_phone  # noqa: F401 (the module's Chromium)
 from tests.factories import PersonFactory, UserFactory, assign
 
@@ -17,7 +18,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 SUMMARY = "冬季需要10床棉被，给楼里的独居老人"
 
 
@@ -25,37 +25,6 @@ def _catalogue_has_needs() -> bool:
     """Until the lead merges /work/tr/needs.json the needs pages still show English strings."""
     with translation.override("zh-hans"):
         return translation.gettext("Under review") != "Under review"
-
-
-@pytest.fixture
-def phone_page(browser):
-    contexts = []
-
-    def open_page(javascript=False):
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            java_script_enabled=javascript,
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _portal_log_in(page, base, mobile):
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
 
 
 def test_post_review_publish_offer_and_find_it_on_my_page(phone_page, live_server, resident, guanbeigou, hub):
@@ -71,7 +40,7 @@ def test_post_review_publish_offer_and_find_it_on_my_page(phone_page, live_serve
 
     # 1. The resident asks for help, sees the preview, sends it: "under review".
     page = phone_page()
-    _portal_log_in(page, base, resident.mobile)
+    log_in_resident(page, base, resident.mobile)
     page.goto(base + "/needs/new/")
     assert_fits_a_phone(page, chinese=chinese)
     page.locator("#id_category").select_option(label="助老")
@@ -99,11 +68,7 @@ def test_post_review_publish_offer_and_find_it_on_my_page(phone_page, live_serve
 
     # 2. Staff publish it from the review queue in the admin.
     admin = phone_page(javascript=True)
-    admin.goto(base + "/admin/login/")
-    admin.fill("#id_username", staff.username)
-    admin.fill("#id_password", PASSWORD)
-    admin.click("input[type=submit]")
-    admin.wait_for_load_state("load")
+    log_in_staff(admin, base, staff.username)
     admin.goto(base + "/admin/needs/need/?status__exact=submitted")
     admin.locator(f"input.action-select[value='{need.pk}']").check()
     admin.locator("select[name=action]").select_option("publish_needs")
@@ -114,7 +79,7 @@ def test_post_review_publish_offer_and_find_it_on_my_page(phone_page, live_serve
 
     # 3. Another resident sees the summary (never the address) and offers help.
     other = phone_page()
-    _portal_log_in(other, base, helper.mobile)
+    log_in_resident(other, base, helper.mobile)
     other.goto(base + f"/needs/community/{guanbeigou.pk}/")
     expect(other.locator("main")).to_contain_text(SUMMARY)
     expect(other.locator("main")).not_to_contain_text("幸福路8号")

@@ -66,7 +66,9 @@ def page(phones):
 
 
 def shot(page, name):
+    """Save the whole page as artifacts/screenshots/<name>.png when asked for (E2E_SCREENSHOTS=1)."""
     if TAKE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 

@@ -14,6 +14,7 @@ from charity.services import Actor
 from funds import services as fund_services
 from governance import services
 from governance.models import Ballot, Membership, Objection, Proposal
+from tests.e2e.conftest import log_in_resident
 from tests.e2e.test_portal_browser import BROWSER_ARGS, assert_fits_a_phone, shot  # noqa: F401 (module's Chromium)
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, assign
 from tests.governance.conftest import VALID, build_committee
@@ -22,7 +23,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 SYSTEM = Actor.system(AuditEvent.Surface.COMMAND)
 
 
@@ -30,38 +30,6 @@ def _catalogue_has_proposals() -> bool:
     """Until the lead merges /work/tr/issue12_g2.json the proposal pages still show English strings."""
     with translation.override("zh-hans"):
         return translation.gettext("How was this decided?") != "How was this decided?"
-
-
-@pytest.fixture
-def phone_page(browser):
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            java_script_enabled=False,  # the portal works without JavaScript
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _log_in(page, base, mobile):
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
 
 
 @pytest.fixture
@@ -120,7 +88,7 @@ def test_a_member_votes_a_resident_objects_and_the_page_shows_the_tally_and_the_
     # 1. A member, logged in on a phone, opens the proposal (the notice's link) and votes yes with a reason.
     member = voters[1]
     page = phone_page()
-    _log_in(page, base, member.person.mobile)
+    log_in_resident(page, base, member.person.mobile)
     page.goto(base + path)
     assert_fits_a_phone(page, chinese=chinese)
     page.locator("#voting a.button").click()
@@ -137,7 +105,7 @@ def test_a_member_votes_a_resident_objects_and_the_page_shows_the_tally_and_the_
     assert (ballot.choice, ballot.reason) == ("yes", "扶手是老人最需要的，报价合理")
     # The proposer is recused: the vote page says why, and offers no buttons.
     proposer = phone_page()
-    _log_in(proposer, base, voters[0].person.mobile)
+    log_in_resident(proposer, base, voters[0].person.mobile)
     proposer.goto(base + path + "vote/")
     expect(proposer.locator("main .notice")).to_be_visible()
     expect(proposer.locator("button[name=choice]")).to_have_count(0)
@@ -155,7 +123,7 @@ def test_a_member_votes_a_resident_objects_and_the_page_shows_the_tally_and_the_
     # 3. A resident of 大龙社区 objects during the notice.
     resident = PersonFactory(name="欧阳居民", community=dalong, user=UserFactory())
     neighbour = phone_page()
-    _log_in(neighbour, base, resident.mobile)
+    log_in_resident(neighbour, base, resident.mobile)
     neighbour.goto(base + path)
     neighbour.locator("#id_reason").fill("扶手颜色应征求楼里老人的意见")
     shot(neighbour, "proposal-objection-form")

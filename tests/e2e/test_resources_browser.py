@@ -19,11 +19,11 @@ from needs import services as need_services
 from needs.models import Need
 from resources import services
 from resources.models import Claim, Loan, Resource, WaitlistEntry
+from tests.e2e.conftest import log_in_resident, log_in_staff
 from tests.e2e.test_portal_browser import (  # noqa: F401 (BROWSER_ARGS: the module's Chromium)
     BROWSER_ARGS,
-    SCREENSHOTS,
-    TAKE_SCREENSHOTS,
     assert_fits_a_phone,
+    shot,
 )
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, assign
 
@@ -31,7 +31,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 SYSTEM = Actor.system(AuditEvent.Surface.COMMAND)
 
 
@@ -39,37 +38,6 @@ def _chinese() -> bool:
     """Until the lead merges /work/tr/issue10_rest.json the new home-page links are still in English."""
     with translation.override("zh-hans"):
         return translation.gettext("Neighbours helping neighbours") != "Neighbours helping neighbours"
-
-
-def shot(page, name):
-    if TAKE_SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def phone_page(browser):
-    contexts = []
-
-    def open_page(javascript=False, width=390):
-        context = browser.new_context(
-            viewport={"width": width, "height": 844},
-            device_scale_factor=2,
-            is_mobile=width < 600,
-            has_touch=width < 600,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            java_script_enabled=javascript,
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
@@ -98,22 +66,6 @@ def library(guanbeigou, hub):
     return {"ladder": ladder, "drill": drill, "bikes": bikes, "neighbour": neighbour}
 
 
-def _portal_log_in(page, base, mobile):
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
-
-
-def _admin_log_in(page, base, username):
-    page.goto(base + "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-
 def _pick(page, field, text):
     """Choose `text` in an admin autocomplete (select2) field."""
     page.locator(f"#id_{field} + .select2 .select2-selection").click()
@@ -137,7 +89,7 @@ def test_a_resident_waits_for_a_tool_borrows_one_and_claims_an_item(
 
     # 1. From the home page to the tool library.
     page = phone_page()
-    _portal_log_in(page, base, resident.mobile)
+    log_in_resident(page, base, resident.mobile)
     page.goto(base + "/")
     assert_fits_a_phone(page)  # other apps' cards join the home page: the Chinese of ours is checked here
     if chinese:
@@ -162,7 +114,7 @@ def test_a_resident_waits_for_a_tool_borrows_one_and_claims_an_item(
 
     # 3. Staff lend the ladder at the loan desk (the admin, on a phone too).
     desk = phone_page(javascript=True)
-    _admin_log_in(desk, base, staff.username)
+    log_in_staff(desk, base, staff.username)
     desk.goto(base + "/admin/resources/loan/add/")
     _pick(desk, "resource", "铝合金折叠梯")
     _pick(desk, "borrower", resident.name)
@@ -228,7 +180,7 @@ def test_the_portal_resources_pages_fit_a_phone(phone_page, live_server, residen
     )
     Need.objects.filter(pk=need.pk).update(status=Need.Status.PUBLISHED)
     page = phone_page()
-    _portal_log_in(page, base := live_server.url, resident.mobile)
+    log_in_resident(page, base := live_server.url, resident.mobile)
     for path, name in (
         ("/resources/", "i10-05-resources"),
         ("/resources/offer/", "i10-06-offer"),
@@ -294,7 +246,7 @@ def test_the_new_admin_pages_in_chinese(phone_page, live_server, guanbeigou, hub
     base = live_server.url
     for width in (390, 1280):
         page = phone_page(javascript=True, width=width)
-        _admin_log_in(page, base, staff.username)
+        log_in_staff(page, base, staff.username)
         pages = (
             ("/admin/needs/need/?status__exact=submitted", "review-queue", False),
             (f"/admin/needs/need/{need.pk}/change/", "need-change", False),
@@ -313,7 +265,7 @@ def test_the_new_admin_pages_in_chinese(phone_page, live_server, guanbeigou, hub
             shot(page, f"i10-admin-{name}-{width}")
     # The correction, saved from the phone: audited, the consent kept.
     page = phone_page(javascript=True)
-    _admin_log_in(page, base, staff.username)
+    log_in_staff(page, base, staff.username)
     page.goto(base + f"/admin/needs/need/{need.pk}/sensitive/edit/")
     page.fill("#id_s_address", "幸福路8号3栋501")
     page.locator("input[type=submit]").click()

@@ -11,14 +11,13 @@ from charity.models import AuditEvent, Organization, StaffAssignment
 from charity.services import Actor
 from governance import services
 from governance.models import Topic, TopicSupport
+from tests.e2e.conftest import log_in_resident, log_in_staff
 from tests.e2e.test_portal_browser import BROWSER_ARGS, assert_fits_a_phone, shot  # noqa: F401 (module's Chromium)
 from tests.factories import OrganizationFactory, PersonFactory, StaffUserFactory, UserFactory, assign
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 
 
 def _catalogue_has_topics() -> bool:
@@ -27,38 +26,6 @@ def _catalogue_has_topics() -> bool:
         return all(
             translation.gettext(s) != s for s in ("I support this", "Residents' topics", "Service projects")
         )
-
-
-@pytest.fixture
-def phone_page(browser):
-    contexts = []
-
-    def open_page(*, width=390, javascript=False):
-        context = browser.new_context(
-            viewport={"width": width, "height": 844},
-            device_scale_factor=2,
-            is_mobile=width < 500,
-            has_touch=width < 500,
-            locale="zh-CN",
-            java_script_enabled=javascript,  # the portal works without JavaScript; the admin uses it
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _log_in(page, base, mobile):
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
 
 
 @pytest.fixture
@@ -82,7 +49,7 @@ def test_a_topic_raised_on_a_phone_becomes_a_project_whose_page_shows_its_progre
 
     # 1. A resident finds the topics from her community's page and raises one.
     page = phone_page()
-    _log_in(page, base, people["raiser"].mobile)
+    log_in_resident(page, base, people["raiser"].mobile)
     page.goto(f"{base}/communities/{guanbeigou.pk}/")
     page.locator(f"a[href='/committees/community/{guanbeigou.pk}/topics/']").click()
     page.wait_for_load_state("load")
@@ -104,7 +71,7 @@ def test_a_topic_raised_on_a_phone_becomes_a_project_whose_page_shows_its_progre
     # 2. Two neighbours support it; each sees that they do, and the count.
     for n, person in enumerate(people["supporters"], start=1):
         neighbour = phone_page()
-        _log_in(neighbour, base, person.mobile)
+        log_in_resident(neighbour, base, person.mobile)
         neighbour.goto(f"{base}/committees/topics/{topic.pk}/")
         button = neighbour.locator("#support button[type=submit]")
         box = button.bounding_box()
@@ -121,11 +88,7 @@ def test_a_topic_raised_on_a_phone_becomes_a_project_whose_page_shows_its_progre
 
     # 3. Staff turn it into a project in the admin (Chinese, on a desktop).
     admin = phone_page(width=1280, javascript=True)
-    admin.goto(base + "/admin/login/")
-    admin.fill("#id_username", "gbg_clerk")
-    admin.fill("#id_password", PASSWORD)
-    admin.click("input[type=submit]")
-    admin.wait_for_load_state("load")
+    log_in_staff(admin, base, "gbg_clerk")
     admin.goto(f"{base}/admin/governance/topic/")
     expect(admin.locator("#result_list")).to_contain_text("每周三晚上一起跳广场舞")
     admin.goto(f"{base}/admin/governance/topic/{topic.pk}/change/")

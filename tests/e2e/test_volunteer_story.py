@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from charity.models import AuditEvent, StaffAssignment
 from charity.services import Actor
+from tests.e2e.conftest import log_in_resident
 from tests.e2e.test_portal_browser import BROWSER_ARGS, assert_fits_a_phone  # noqa: F401 (the module's Chromium)
 from tests.factories import UserFactory, assign
 from tests.volunteers.factories import make_event, valid_resident_id
@@ -20,8 +21,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
-
 
 def _catalogue_has_hours() -> bool:
     """Until the lead merges /work/tr/issue11_*.json the volunteer pages still show English strings."""
@@ -30,29 +29,6 @@ def _catalogue_has_hours() -> bool:
             translation.gettext(m) != m
             for m in ("My service hours", "Register as a volunteer", "Volunteer roles", "Verify")
         )
-
-
-@pytest.fixture
-def phone_page(browser):
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            java_script_enabled=False,
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def test_register_sign_up_serve_and_verify_the_certificate(
@@ -79,11 +55,7 @@ def test_register_sign_up_serve_and_verify_the_certificate(
 
     # 1. The resident logs in and registers as a volunteer under their real name.
     page = phone_page()
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(resident.mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
+    log_in_resident(page, base, resident.mobile)
     page.goto(base + "/volunteers/register/")
     assert_fits_a_phone(page, chinese=chinese)
     page.locator("#id_id_number").fill(id_number)

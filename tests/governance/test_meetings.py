@@ -66,7 +66,7 @@ def test_staff_convene_a_meeting_at_their_level_and_it_is_audited(guanbeigou, gb
 
 def test_a_meeting_at_a_level_above_the_users_area_is_refused_by_name(guanbeigou, street, gbg_actor):
     before = state()
-    with pytest.raises(services.MeetingAboveYourArea) as refused:
+    with pytest.raises(services.MeetingAboveYourArea) as refused, translation.override("en"):
         meeting_at(street, gbg_actor, title="街道重点事项会议")
     assert refused.value.status == 403 and refused.value.field == "area"
     assert "is above the areas you work in" in english_message(refused.value)
@@ -184,7 +184,7 @@ def test_an_action_item_due_in_the_past_is_refused_and_nothing_changes(guanbeigo
     decision = decide(meeting_at(guanbeigou, gbg_actor), gbg_actor)
     before = state()
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    with pytest.raises(services.ActionItemError) as refused:
+    with pytest.raises(services.ActionItemError) as refused, translation.override("en"):
         action_item(decision, gbg_actor, owner_organization=hub, due_on=yesterday)
     assert refused.value.code == "due_in_past" and refused.value.field == "due_on"
     assert "has already passed" in english_message(refused.value)

@@ -12,13 +12,12 @@ from django.utils import translation
 
 from governance import services
 from governance.models import ProjectRating
-from tests.e2e.conftest import browser  # noqa: F401 (the module's Chromium)
+from tests.e2e.conftest import browser, log_in_resident, phone_page  # noqa: F401 (the module's Chromium)
 from tests.e2e.test_portal_browser import (  # noqa: F401 (BROWSER_ARGS: the module's Chromium)
     BROWSER_ARGS,
-    SCREENSHOTS,
-    TAKE_SCREENSHOTS,
     assert_fits_a_phone,
 )
+from tests.e2e.test_portal_browser import shot as portal_shot
 from tests.factories import PersonFactory, UserFactory
 
 from .project_world import days, lead, running, staff  # noqa: F401
@@ -26,7 +25,6 @@ from .project_world import days, lead, running, staff  # noqa: F401
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 
 
 def _chinese() -> bool:
@@ -36,13 +34,11 @@ def _chinese() -> bool:
 
 
 def shot(page, name):
-    if TAKE_SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"projects-{name}.png"), full_page=True)
+    portal_shot(page, f"projects-{name}")
 
 
 def test_a_resident_reads_a_project_and_rates_it_on_a_phone(
-    browser, live_server, guanbeigou, community_staff, lead
+    phone_page, live_server, guanbeigou, community_staff, lead
 ):
     expect = playwright_sync.expect
     chinese = _chinese()
@@ -69,24 +65,9 @@ def test_a_resident_reads_a_project_and_rates_it_on_a_phone(
     )
     me = PersonFactory(name="刘阿姨", mobile="13900000077", community=guanbeigou, user=UserFactory())
 
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        java_script_enabled=False,
-        extra_http_headers={"Accept-Language": "zh-hans"},
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = phone_page()
     base = live_server.url
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(me.mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
+    log_in_resident(page, base, me.mobile)
 
     page.goto(f"{base}/communities/{guanbeigou.pk}/")
     page.locator(f"a[href='/committees/community/{guanbeigou.pk}/projects/']").click()
@@ -110,4 +91,3 @@ def test_a_resident_reads_a_project_and_rates_it_on_a_phone(
     assert page.locator("form button[name=rating]").count() == 0  # once only
     shot(page, "03-rated")
     assert_fits_a_phone(page, chinese=chinese)
-    context.close()

@@ -11,13 +11,12 @@ import pytest
 from django.utils import translation
 
 from charity.models import StaffAssignment
-from tests.e2e.conftest import browser  # noqa: F401 (the module's Chromium)
+from tests.e2e.conftest import browser, log_in_resident, log_in_staff, phone_page  # noqa: F401 (the module's Chromium)
 from tests.e2e.test_portal_browser import (  # noqa: F401 (BROWSER_ARGS: the module's Chromium)
     BROWSER_ARGS,
-    SCREENSHOTS,
-    TAKE_SCREENSHOTS,
     assert_fits_a_phone,
 )
+from tests.e2e.test_portal_browser import shot as portal_shot
 from tests.factories import UserFactory, assign
 from tests.volunteers.factories import make_event
 from volunteers import qr, services
@@ -28,7 +27,6 @@ from .events_support import SYSTEM, resident_of
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 
 
 def _chinese() -> bool:
@@ -38,46 +36,13 @@ def _chinese() -> bool:
 
 
 def shot(page, name):
-    if TAKE_SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"events-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def open_page(browser):  # noqa: F811
-    contexts = []
-
-    def open_(width=390, javascript=False):
-        context = browser.new_context(
-            viewport={"width": width, "height": 844},
-            device_scale_factor=2 if width < 600 else 1,
-            is_mobile=width < 600,
-            has_touch=width < 600,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            java_script_enabled=javascript,
-            extra_http_headers={"Accept-Language": "zh-hans"},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def _log_in(page, base, mobile):
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_mobile").fill(mobile)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("load")
+    portal_shot(page, f"events-{name}")
 
 
 def test_a_resident_waits_for_a_place_confirms_it_and_checks_in_on_a_phone(
-    open_page, live_server, guanbeigou
+    phone_page,  # noqa: F811 (the fixture, imported above)
+    live_server,
+    guanbeigou,
 ):
     expect = playwright_sync.expect
     chinese = _chinese()
@@ -98,8 +63,8 @@ def test_a_resident_waits_for_a_place_confirms_it_and_checks_in_on_a_phone(
     services.sign_up(event=full, person=first, actor=SYSTEM)
     me = resident_of(guanbeigou)
 
-    page = open_page()
-    _log_in(page, base, me.mobile)
+    page = phone_page()
+    log_in_resident(page, base, me.mobile)
     page.goto(base + "/")
     page.locator("a[href='/volunteers/events/']").first.click()
     expect(page.get_by_text("一起·急救培训")).to_be_visible()
@@ -146,12 +111,8 @@ def test_a_resident_waits_for_a_place_confirms_it_and_checks_in_on_a_phone(
 
     # The desk on a tablet and the poster, for a look.
     assign(UserFactory(username="desk_clerk", is_staff=True), guanbeigou, StaffAssignment.Role.STAFF)
-    desk = open_page(width=1024, javascript=True)
-    desk.goto(base + "/admin/login/")
-    desk.fill("#id_username", "desk_clerk")
-    desk.fill("#id_password", PASSWORD)
-    desk.click("input[type=submit]")
-    desk.wait_for_load_state("load")
+    desk = phone_page(width=1024, javascript=True)
+    log_in_staff(desk, base, "desk_clerk")
     desk.goto(base + f"/admin/volunteers/event/{full.pk}/desk/")
     expect(desk.get_by_text(me.name)).to_be_visible()
     shot(desk, "07-desk")
