@@ -245,6 +245,15 @@ class World:
         return client
 
 
+def seeded_category(code: str) -> Category:
+    """A category of migration charity/0011 — made again when a transactional test on this worker flushed
+    the database (and the migration's rows with it) before the world was built."""
+    category, _created = Category.objects.get_or_create(
+        code=code, defaults={"name_zh": f"类别-{code}", "name_en": f"Category {code}"}
+    )
+    return category
+
+
 def build_world() -> World:
     a = community("酒泉市", "肃州区", "示例街道", "官北沟社区")
     b = community("广州市", "番禺区", "石碁镇", "大龙社区")
@@ -399,7 +408,7 @@ def build_world() -> World:
         need[s] = need_services.submit_need(
             data=need_services.NeedInput(
                 community=area[s],
-                category=Category.objects.get(code="elderly"),
+                category=seeded_category("elderly"),
                 sub_kind="housing",
                 summary=f"为三户高龄老人加装楼梯扶手{s}",
                 quantity=3,
@@ -572,7 +581,7 @@ def build_world() -> World:
         hub_need[s] = need_services.submit_need(
             data=need_services.NeedInput(
                 community=area[s],
-                category=Category.objects.get(code="elderly"),
+                category=seeded_category("elderly"),
                 sub_kind="goods",
                 summary=f"社区食堂送餐{s}",
                 quantity=2,
@@ -711,13 +720,13 @@ def build_world() -> World:
             quantity=5,
             unit="袋",
             available_until=month,
-            categories=[Category.objects.get(code="elderly")],
+            categories=[seeded_category("elderly")],
         )
         if s == A:
             wheelchair_need = need_services.submit_need(
                 data=need_services.NeedInput(
                     community=area[s],
-                    category=Category.objects.get(code="disability"),
+                    category=seeded_category("disability"),
                     sub_kind="goods",
                     summary="借用轮椅一个月A",
                     quantity=1,
@@ -738,7 +747,7 @@ def build_world() -> World:
                 quantity=1,
                 unit="台",
                 available_until=month,
-                categories=[Category.objects.get(code="disability")],
+                categories=[seeded_category("disability")],
             )
         started = matching_run.start_area_run(area=area[s], actor=system)
         match_run[s] = matching_run.execute_area_run(started.pk)
