@@ -237,7 +237,7 @@ def _audit(actor: Actor, action: str, obj, area: Area, summary: str, **data) -> 
 
 
 def _lock_meeting(meeting: Meeting) -> Meeting:
-    return Meeting.objects.select_for_update().select_related("area").get(pk=meeting.pk)
+    return Meeting.objects.select_for_update(of=("self",)).select_related("area").get(pk=meeting.pk)
 
 
 def _require_open_record(meeting: Meeting) -> None:
@@ -665,7 +665,8 @@ def create_action_item(
 
 def _item_for_update(item: ActionItem) -> ActionItem:
     return (
-        ActionItem.objects.select_for_update()
+        # Only the item's own row is locked: the owners are nullable (an outer join PostgreSQL cannot lock).
+        ActionItem.objects.select_for_update(of=("self",))
         .select_related("area", "decision__meeting__area", "owner_organization", "owner_person")
         .get(pk=item.pk)
     )

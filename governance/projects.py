@@ -294,7 +294,7 @@ def _audit(actor: Actor, action: str, project: Project, summary: str, **data) ->
 def _lock(project: Project) -> Project:
     """The project's row, locked for the rest of the transaction and read afresh."""
     return (
-        Project.objects.select_for_update()
+        Project.objects.select_for_update(of=("self",))
         .select_related("community", "lead_organization")
         .get(pk=project.pk)
     )
@@ -572,7 +572,7 @@ def link_proposal(*, actor: Actor, project: Project, proposal: Proposal) -> Prop
     """Record that an allocation proposal of the project's community funds the project."""
     _require_staff(actor, project.community)
     with transaction.atomic():
-        proposal = Proposal.objects.select_for_update().select_related("fund").get(pk=proposal.pk)
+        proposal = Proposal.objects.select_for_update(of=("self",)).select_related("fund").get(pk=proposal.pk)
         if proposal.fund.community_id != project.community_id:
             raise ProjectError(
                 _("This proposal spends another community's fund."), code="wrong_proposal", field="proposal"

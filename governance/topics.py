@@ -103,7 +103,7 @@ def _visible(topic: Topic) -> None:
 
 def _lock(topic: Topic) -> Topic:
     """The topic's row, locked for the rest of the transaction and read afresh."""
-    return Topic.objects.select_for_update().select_related("community").get(pk=topic.pk)
+    return Topic.objects.select_for_update(of=("self",)).select_related("community").get(pk=topic.pk)
 
 
 def _closed_message(topic: Topic) -> str:
