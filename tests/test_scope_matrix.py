@@ -45,6 +45,8 @@ from django.contrib.admin.utils import get_fields_from_path, quote
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core import mail
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.forms import ModelChoiceField
@@ -4033,6 +4035,39 @@ def test_the_world_has_an_object_of_each_community(world, db):
                 assert WHERE[label](o).path.startswith(world.obj("charity.area", side).path), (label, side)
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_scope(case, world, db):
-    case.check(world, ROLES[case.role], case, *case.args)
+# One test per route, running each of its cases (role × target) in a savepoint of its own with the cache
+# emptied, as a test of its own would: pytest's own work for each of 8,485 tests cost about as much as a
+# third of the cases themselves (docs/performance.md, "Test suite"). Every failing case of the route is named.
+ROUTES: dict[str, list[Case]] = {}
+for _case in CASES:
+    ROUTES.setdefault(_case.route, []).append(_case)
+
+
+def run_case(world, case: Case):
+    from charity.api_auth import verified_keys
+
+    cache.clear()  # throttling counters must not pass from one case to the next
+    verified_keys.clear()
+    mail.outbox = []
+    with transaction.atomic():
+        try:
+            case.check(world, ROLES[case.role], case, *case.args)
+        finally:
+            transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_scope(route, world, db):
+    failures: list[tuple[Case, BaseException]] = []
+    for case in ROUTES[route]:
+        try:
+            run_case(world, case)
+        except Exception as error:  # noqa: BLE001 — every case is tried; all failures are named below
+            failures.append((case, error))
+    if len(failures) == 1:
+        raise failures[0][1]
+    if failures:
+        lines = "\n".join(f"- {case.role} | {case.target}: {error!r}"[:2000] for case, error in failures)
+        raise AssertionError(
+            f"{len(failures)} of {len(ROUTES[route])} cases of {route} failed:\n{lines}"
+        ) from failures[0][1]
