@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from charity.validators import normalize_credit_code, normalize_mobile, uscc_check_char
+from charity.validators import clean_text, normalize_credit_code, normalize_mobile, uscc_check_char
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -89,3 +89,22 @@ def test_a_credit_code_with_a_forbidden_letter_is_rejected(letter):
     with pytest.raises(ValidationError) as exc:
         normalize_credit_code(bad)
     assert "I, O, S, V" in exc.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\x00", "\x07", "\x7f", "\u200b", "\u2060", "\ufeff", "\u202e", "\ud800", "\u00ad", "\U000e0041"]
+    + ["\u034f", "\u115f", "\u3164", "\uffa0", "\u2800", "\ufe0f", "\U000e0100"],
+)
+def test_free_text_loses_its_invisible_characters_whatever_else_it_holds(invisible):
+    """Controls, format characters, lone surrogates, and the invisible characters Python calls printable
+    (blank letters, variation selectors), in text long or short, with or without line breaks."""
+    assert clean_text(f" 长{invisible}文 ") == "长文"
+    assert clean_text("长\n" * 1000 + invisible + "\t文") == "长\n" * 1000 + "\t文"
+
+
+def test_free_text_keeps_what_shows_and_the_joiners_emoji_need():
+    shown = ["长文 text", "一\n二\t三", "👨\u200d👩\u200d👧", "a\u200cb", "全角　空格", "a\u2028b", "\ue000"]
+    for text in shown:
+        assert clean_text(text) == text
+    assert clean_text("a\r\nb\rc") == "a\nb\nc"

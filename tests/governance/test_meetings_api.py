@@ -274,11 +274,14 @@ def fill(area, n, owner):
     MeetingOpinion.objects.bulk_create(
         MeetingOpinion(meeting=m, text="同意", speaker_organization=owner) for m in meetings
     )
-    for item in items:
-        ActionProgress.objects.create(item=item, noted_on=now.date(), note="进展", by_organization=owner)
-        Escalation.objects.create(item=item, from_area=area, to_area=area, overdue_days=15)
-    for meeting in meetings:
-        meeting.participant_organizations.add(owner)
+    ActionProgress.objects.bulk_create(
+        ActionProgress(item=i, noted_on=now.date(), note="进展", by_organization=owner) for i in items
+    )
+    Escalation.objects.bulk_create(
+        Escalation(item=i, from_area=area, to_area=area, overdue_days=15) for i in items
+    )
+    Participant = Meeting.participant_organizations.through
+    Participant.objects.bulk_create(Participant(meeting=m, organization=owner) for m in meetings)
 
 
 def test_the_lists_run_as_many_queries_for_500_rows_as_for_one(

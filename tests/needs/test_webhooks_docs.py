@@ -72,7 +72,7 @@ def documented_server(doc):
     doc["handle"] = handled.append
     server = ThreadingHTTPServer(("127.0.0.1", 0), doc["Receiver"])
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.005,), daemon=True).start()  # a quick shutdown()
     yield server, handled
     server.shutdown()
     server.server_close()
