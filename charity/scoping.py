@@ -58,13 +58,19 @@ def scope_for_user(user, *, min_role: str = StaffAssignment.Role.VIEWER) -> Scop
         return Scope()
     if user.is_superuser:
         return Scope(everything=True)
-    rank = StaffAssignment.RANK[min_role]
-    roles = [r for r, n in StaffAssignment.RANK.items() if n >= rank]
     cache_key = f"_scope_{min_role}"
     cached = getattr(user, cache_key, None)
     if cached is None:
-        paths = StaffAssignment.objects.filter(user=user, role__in=roles).values_list("area__path", flat=True)
-        cached = Scope(paths=_roots(paths))
+        # One query for all of the user's roles (an admin page asks for several ranks), kept on the user
+        # object as the scopes are: for one request.
+        assignments = getattr(user, "_scope_assignments", None)
+        if assignments is None:
+            assignments = list(StaffAssignment.objects.filter(user=user).values_list("role", "area__path"))
+            user._scope_assignments = assignments
+        rank = StaffAssignment.RANK[min_role]
+        cached = Scope(
+            paths=_roots(path for role, path in assignments if StaffAssignment.RANK.get(role, 0) >= rank)
+        )
         setattr(user, cache_key, cached)
     return cached
 

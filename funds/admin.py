@@ -54,6 +54,9 @@ class FundAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "balance_display", "status", "kind", "community", "host"]
     list_filter = ["kind", "status", ("community", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "named_after"]
+    # By name, in the list and in the parent fund's search box (whose pages were unordered, so a fund could
+    # show on two pages or on none).
+    ordering = ["name", "pk"]
     list_select_related = ["community", "host"]
     autocomplete_fields = ["parent"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -963,6 +963,24 @@ def _quiet_refusals():
         logger.setLevel(level)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _keep_the_page_context_only():
+    """Django's test client keeps a copy of the context of every template a response renders (each include,
+    each widget): 7 % of this module's time. Every check here reads the page's own context, the first one
+    rendered, so that is the one kept."""
+    from django.test import client as test_client
+
+    original = test_client.store_rendered_templates
+
+    def store_the_first(store, signal, sender, template, context, **kwargs):
+        if "context" not in store:
+            original(store, signal, sender, template, context, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(test_client, "store_rendered_templates", store_the_first)
+        yield
+
+
 @pytest.fixture
 def db(world, django_db_blocker):
     """Each case in a savepoint of the module's transaction, rolled back after it.
