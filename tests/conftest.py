@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from charity.models import Area, Organization, StaffAssignment
 from charity.services import Actor, create_api_key
-from tests import sqlite_template
+from tests import database_template
 from tests.factories import (
     OrganizationFactory,
     PersonFactory,
@@ -50,7 +50,7 @@ def pytest_configure(config):
     if missing:
         raise pytest.UsageError(f"REQUIRE_SERVICES lists {', '.join(missing)}, which this run does not have")
     _own_redis_database_per_worker()
-    sqlite_template.install()
+    database_template.install()
 
 
 def _own_redis_database_per_worker():
