@@ -1,34 +1,21 @@
 """Pages say which demo rows are invented, so no visitor reads an invention as a fact."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 
 from charity.models import Area, Organization
 from funds.models import Fund
 from governance.models import Committee
+from tests.demo_data import seeded_once
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    """The demo data, seeded once for the module (it took a second or more a test) in a transaction rolled
-    back at the module's end; each test reads it in a savepoint of its own (pytest-django's `db`). DEBUG is
-    on throughout, as under `make run`: seed_demo refuses to run without it."""
-    with override_settings(DEBUG=True), django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("seed_demo", stdout=StringIO())
-            with django_db_blocker.block():
-                yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    """The demo data, seeded once for the module (it took a second or more a test); each test reads it in a
+    savepoint of its own (pytest-django's `db`)."""
+    with seeded_once(django_db_blocker):
+        yield
 
 
 def test_an_invented_organisation_is_marked_and_a_real_one_is_not(client, demo):

@@ -5,13 +5,13 @@ same."""
 from io import StringIO
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
 from funds.selectors import verify_ledger
 from governance.models import Proposal
 from governance.tally import decide_from_record
+from tests.demo_data import table_counts
 
 pytestmark = pytest.mark.django_db
 S = Proposal.Status
@@ -20,10 +20,6 @@ S = Proposal.Status
 @pytest.fixture(autouse=True)
 def _development(settings):
     settings.DEBUG = True  # seed_demo refuses to run with DEBUG off
-
-
-def table_counts():
-    return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label != "sessions"}
 
 
 def test_the_demo_walks_donation_decision_payment_and_result_and_runs_twice_the_same(client):

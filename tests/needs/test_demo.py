@@ -2,13 +2,21 @@ import pytest
 from django.core.management import call_command
 
 from needs.models import Need, Offer
+from tests.demo_data import seeded_once
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_adds_needs_for_both_communities_across_statuses(settings):
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """seed_demo run once on the empty database for the module (a second or more each run); each test reads
+    it and seeds again in a savepoint of its own (pytest-django's `db`), rolled back after it."""
+    with seeded_once(django_db_blocker):
+        yield
+
+
+def test_seed_demo_adds_needs_for_both_communities_across_statuses(settings, seeded):
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
     needs = Need.objects.all()
     assert {n.community.name for n in needs} == {"大龙社区", "官北沟社区"}
     statuses = {n.status for n in needs}
@@ -23,12 +31,11 @@ def test_seed_demo_adds_needs_for_both_communities_across_statuses(settings):
     assert Need.objects.count() == count
 
 
-def test_seed_demo_leaves_a_runs_proposals_with_reasons_for_both_communities(settings):
+def test_seed_demo_leaves_a_runs_proposals_with_reasons_for_both_communities(settings, seeded):
     from needs.match_reasons import reasons_in_words
     from needs.models import Match, MatchRun
 
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
     proposed = Match.objects.filter(status=Match.Status.PROPOSED).select_related(
         "need__community", "resource"
     )
