@@ -6,9 +6,10 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from .api_common import api_not_found
+from .api_schema_view import SchemaView
 
 # An unexpected error under /api/ answers the JSON error body, elsewhere the portal's 500 page.
 handler500 = "charity.api_common.server_error"
@@ -22,7 +23,7 @@ urlpatterns = [
     # The language switch carries no CSRF token, so that a public page holds nothing of one visitor and can be
     # served to all from the cache (charity/public_pages.py); another site can at most switch the language.
     path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the policy runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("charity.api_urls")),
