@@ -37,13 +37,14 @@ POSTGRES_PREFIX = "test_template_"
 
 
 def fingerprint(connection) -> str:
-    """A hash of everything the migrated schema and data follow from."""
+    """A hash of everything the migrated schema and data follow from (`connection` picks nothing: the
+    migrations are read from disk only, never from a database)."""
     from django.db.migrations.loader import MigrationLoader
 
     digest = hashlib.sha256()
     for part in (django.__version__, sqlite3.sqlite_version, *settings.INSTALLED_APPS):
         digest.update(part.encode() + b"\0")
-    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
     files = set()
     for (app_label, _name), migration in loader.disk_migrations.items():
         files.add((app_label, sys.modules[type(migration).__module__].__file__))
