@@ -36,9 +36,9 @@ SQLITE_FOLDER = Path(sys.prefix) / "test-databases"
 POSTGRES_PREFIX = "test_template_"
 
 
-def fingerprint(connection) -> str:
-    """A hash of everything the migrated schema and data follow from (`connection` picks nothing: the
-    migrations are read from disk only, never from a database)."""
+def fingerprint() -> str:
+    """A hash of everything the migrated schema and data follow from (the migrations as read from disk,
+    never from a database)."""
     from django.db.migrations.loader import MigrationLoader
 
     digest = hashlib.sha256()
@@ -59,26 +59,33 @@ def fingerprint(connection) -> str:
 def install() -> None:
     if os.environ.get("TEST_DB_TEMPLATE", "1") == "0":
         return
-    for creation, start in ((SQLiteCreation, _sqlite_start), (PostgresCreation, _postgres_start)):
-        creation.create_test_db = _wrap(creation.create_test_db, start)
+    for creation, *copy in (
+        (SQLiteCreation, _sqlite_start, _sqlite_keep, _sqlite_load),
+        (PostgresCreation, _postgres_start, _postgres_keep),
+    ):
+        creation.create_test_db = _wrap(creation.create_test_db, *copy)
 
 
-def _wrap(original, start_from_copy):
+def _wrap(original, start_from_copy, keep, load=None):
+    """`start_from_copy(creation, key, …)` creates the empty test database from the copy named `key` and
+    gives its name, or None when there is no copy; `keep(creation, key, name)` keeps a copy of a database the
+    migrations just built; `load(connection, key)`, if any, fills the new database once connected."""
+
     def create_test_db(self, verbosity=1, autoclobber=False, serialize=True, keepdb=False):
         if keepdb or self.connection.settings_dict["TEST"]["MIGRATE"] is False:
             return original(self, verbosity, autoclobber, serialize, keepdb)
-        key = fingerprint(self.connection)
+        key = fingerprint()
         name = start_from_copy(self, key, verbosity, autoclobber)
         if name is None:  # no copy yet: migrate, then keep one
             name = original(self, verbosity, autoclobber, serialize, keepdb)
-            _keep(self, key, name)
+            keep(self, key, name)
             return name
         self.connection.close()
         settings.DATABASES[self.connection.alias]["NAME"] = name
         self.connection.settings_dict["NAME"] = name
         self.connection.ensure_connection()
-        if self.connection.vendor == "sqlite":
-            _sqlite_load(self.connection)
+        if load is not None:
+            load(self.connection, key)
         if serialize:
             self.connection._test_serialized_contents = self.serialize_db_to_string()
         call_command("createcachetable", database=self.connection.alias)
@@ -87,33 +94,30 @@ def _wrap(original, start_from_copy):
     return create_test_db
 
 
-def _keep(creation, key: str, name: str) -> None:
-    if creation.connection.vendor == "sqlite":
-        _sqlite_keep(creation.connection, SQLITE_FOLDER / f"{key}.sqlite3")
-    else:
-        _postgres_keep(creation, POSTGRES_PREFIX + key, name)
-
-
 # --- SQLite ---------------------------------------------------------------------------------------------
 
 
+def _sqlite_copy(key: str) -> Path:
+    return SQLITE_FOLDER / f"{key}.sqlite3"
+
+
 def _sqlite_start(creation, key, verbosity, autoclobber):
-    if not (SQLITE_FOLDER / f"{key}.sqlite3").exists():
+    if not _sqlite_copy(key).exists():
         return None
-    creation._sqlite_copy = SQLITE_FOLDER / f"{key}.sqlite3"
     return creation._create_test_db(verbosity, autoclobber, False)
 
 
-def _sqlite_load(connection) -> None:
-    source = sqlite3.connect(connection.creation._sqlite_copy)
+def _sqlite_load(connection, key: str) -> None:
+    source = sqlite3.connect(_sqlite_copy(key))
     try:
         source.backup(connection.connection)
     finally:
         source.close()
 
 
-def _sqlite_keep(connection, template: Path) -> None:
+def _sqlite_keep(creation, key: str, name: str) -> None:
     """Write the migrated database beside the others, atomically: a reader sees a whole file or none."""
+    connection, template = creation.connection, _sqlite_copy(key)
     try:
         template.parent.mkdir(parents=True, exist_ok=True)
         for stale in template.parent.glob("*.sqlite3"):
@@ -147,10 +151,10 @@ def _postgres_start(creation, key, verbosity, autoclobber):
         test["TEMPLATE"] = saved
 
 
-def _postgres_keep(creation, template: str, name: str) -> None:
-    """Copy the migrated test database to `template` under a name of its own, then rename it: another process
-    sees the whole copy or none. Copies kept for other migrations are dropped."""
-    quote = creation.connection.ops.quote_name
+def _postgres_keep(creation, key: str, name: str) -> None:
+    """Copy the migrated test database `name` to its template under a name of its own, then rename it:
+    another process sees the whole copy or none. Copies kept for other migrations are dropped."""
+    quote, template = creation.connection.ops.quote_name, POSTGRES_PREFIX + key
     partial = f"{template}_{os.getpid()}"
     creation.connection.close()  # a database being copied must have no session
     with creation._nodb_cursor() as cursor:

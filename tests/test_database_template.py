@@ -27,7 +27,7 @@ def test_the_test_database_has_every_migration_applied_and_the_append_only_trigg
 
 @pytest.mark.parametrize("changed", ["funds/migrations/0001_initial.py", "charity/migrations/0002"])
 def test_a_changed_migration_changes_the_name_of_the_copy(monkeypatch, changed):
-    before = fingerprint(connection)
+    before = fingerprint()
     read_bytes = Path.read_bytes
 
     def edited(path):
@@ -35,4 +35,4 @@ def test_a_changed_migration_changes_the_name_of_the_copy(monkeypatch, changed):
         return data + b"\n# edited" if changed in path.as_posix() else data
 
     monkeypatch.setattr(Path, "read_bytes", edited)
-    assert fingerprint(connection) != before
+    assert fingerprint() != before

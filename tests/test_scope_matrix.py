@@ -46,7 +46,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.forms import ModelChoiceField
@@ -67,6 +66,7 @@ from needs import services as need_services
 from needs.models import NeedSensitiveDetails, Offer
 from resources import services as resource_services
 from resources.models import Resource
+from tests.conftest import clear_caches
 from tests.factories import FundFactory, OrganizationFactory, PersonFactory, UserFactory, community
 from tests.volunteers.factories import valid_resident_id
 from volunteers import services as volunteer_services
@@ -4062,10 +4062,7 @@ for _case in CASES:
 
 
 def run_case(world, case: Case):
-    from charity.api_auth import verified_keys
-
-    cache.clear()  # throttling counters must not pass from one case to the next
-    verified_keys.clear()
+    clear_caches()  # as before each test (tests/conftest.py)
     mail.outbox = []
     with transaction.atomic():
         try:
